@@ -1,0 +1,2 @@
+DROP TYPE feedback_rating;
+DROP TYPE message_role;
