@@ -1,0 +1,7 @@
+//! The cross-crate integration tests: one binary, every test on a database of its own.
+
+mod harness;
+mod invariants;
+mod migrations;
+mod support;
+mod uuid_keys;
