@@ -34,13 +34,15 @@ CREATE INDEX messages_prompt_version_id_idx ON messages (prompt_version_id)
 -- Appending a message locks its conversation's row, takes the next position and adds its tokens,
 -- in one update. The row lock orders concurrent appends to one conversation, so positions follow
 -- commit order and read back in the order written, even for rows of one transaction (equal now()).
+-- A negative count adds nothing here: the message's own CHECK refuses the row right after this
+-- trigger, and the refusal should name that constraint, not the conversation's.
 CREATE FUNCTION messages_append_to_conversation() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
     UPDATE conversations
        SET last_message_position = last_message_position + 1,
-           total_tokens = total_tokens + coalesce(NEW.token_count, 0),
+           total_tokens = total_tokens + greatest(coalesce(NEW.token_count, 0), 0),
            updated_at = greatest(updated_at, clock_timestamp())
      WHERE id = NEW.conversation_id
     RETURNING last_message_position INTO NEW.position;

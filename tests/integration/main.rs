@@ -3,5 +3,6 @@
 mod harness;
 mod invariants;
 mod migrations;
+mod schema_drift;
 mod support;
 mod uuid_keys;
