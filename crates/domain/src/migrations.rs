@@ -19,7 +19,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x6368_6174_6c65_6467;
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     /// The database could not be reached.
-    #[error("could not connect to the database: {0}")]
+    #[error("could not connect to the database")]
     Connect(#[from] diesel::ConnectionError),
     /// A migration or the bookkeeping around it failed.
     #[error("migration failed: {0}")]

@@ -1,0 +1,1 @@
+//! Rendering report rows as a table, CSV or JSON.
