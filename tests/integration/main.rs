@@ -1,5 +1,6 @@
 //! The cross-crate integration tests: one binary, every test on a database of its own.
 
+mod access;
 mod harness;
 mod invariants;
 mod migrations;

@@ -65,6 +65,18 @@ async fn all_up_all_down_all_up_gives_the_same_schema() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_library_embeds_every_migration_directory() {
+    let directories = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().join("up.sql").is_file())
+        .count();
+
+    let embedded = migrations::status(TestDatabase::new().await.url()).await.unwrap();
+
+    assert_eq!(embedded.len(), directories, "the embedded migrations are not stale");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn running_migrations_again_applies_nothing() {
     let database = TestDatabase::new().await;
 

@@ -133,6 +133,21 @@ impl TestDatabase {
         self.url.as_str()
     }
 
+    /// The database's URL with another user name, for connecting as a least-privilege role.
+    pub fn url_as(&self, user: &str) -> String {
+        let mut url = self.url.clone();
+        url.set_username(user).expect("a postgres:// URL takes a user name");
+        url.set_password(None).expect("a postgres:// URL takes a password");
+        url.to_string()
+    }
+
+    /// Runs `sql` on the server's admin database, for server-wide objects such as roles.
+    pub fn run_on_server(&self, sql: &str) {
+        let mut admin = PgConnection::establish(server().admin_url.as_str())
+            .unwrap_or_else(|error| panic!("cannot reach the test server: {error}"));
+        execute(&mut admin, sql);
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
