@@ -87,7 +87,6 @@ fn write_table(out: &mut impl Write, objects: &[Value]) -> anyhow::Result<()> {
     }
     let columns = columns(objects);
     let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(&columns);
     for object in objects {
         table.add_row(columns.iter().map(|column| cell(object.get(column))));
