@@ -17,9 +17,9 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-/// Why a throwaway server could not be started.
+/// Why a throwaway server could not be started, stopped or started again.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub enum ServerError {
     /// No PostgreSQL server binaries were found.
     #[error(
         "no PostgreSQL server binaries found (looked for initdb via pg_config --bindir and in \
@@ -37,7 +37,7 @@ pub enum StartError {
         /// The underlying error.
         source: io::Error,
     },
-    /// `initdb` or `pg_ctl start` exited with an error.
+    /// `initdb` or `pg_ctl` exited with an error.
     #[error("{program} failed: {output}")]
     ServerTool {
         /// The program that failed.
@@ -51,6 +51,10 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct ThrowawayPostgres {
     port: u16,
+    pg_ctl: PathBuf,
+    run_as: RunAs,
+    directory_path: PathBuf,
+    server_options: String,
     /// Closing this pipe tells the watcher to stop the server and remove its directory.
     watcher_stdin: Option<ChildStdin>,
     watcher: Child,
@@ -61,13 +65,13 @@ pub struct ThrowawayPostgres {
 impl ThrowawayPostgres {
     /// Creates a cluster in a new temporary directory and starts it on a free port of
     /// 127.0.0.1, waiting until it accepts connections.
-    pub fn start() -> Result<Self, StartError> {
+    pub fn start() -> Result<Self, ServerError> {
         let bindir = find_bindir()?;
         let run_as = RunAs::detect()?;
         let directory = tempfile::Builder::new()
             .prefix("chatledger-pg-")
             .tempdir()
-            .map_err(|source| StartError::Io {
+            .map_err(|source| ServerError::Io {
                 step: "create a temporary directory",
                 source,
             })?;
@@ -89,58 +93,81 @@ impl ThrowawayPostgres {
             ])
             .args(["--no-sync", "--no-instructions"])
             .output()
-            .map_err(|source| StartError::Io {
+            .map_err(|source| ServerError::Io {
                 step: "run initdb",
                 source,
             })?;
         check_success("initdb", &initdb)?;
 
         let port = free_port()?;
-        let options = format!(
+        let server_options = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{}' \
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             directory.path().display()
         );
-        let start = run_as
-            .command(&bindir.join("pg_ctl"))
-            .arg("start")
-            .arg("--wait")
-            .arg("--pgdata")
-            .arg(&data)
-            .arg("--log")
-            .arg(directory.path().join("server.log"))
-            .arg("--options")
-            .arg(options)
+        let mut server = Self {
+            port,
+            pg_ctl: bindir.join("pg_ctl"),
+            run_as,
+            directory_path: directory.path().to_owned(),
+            server_options,
+            watcher_stdin: None,
+            watcher: spawn_watcher(directory.path())?,
+            _directory: directory,
+        };
+        server.watcher_stdin = server.watcher.stdin.take();
+        server.resume()?;
+        tracing::info!(port, "throwaway PostgreSQL started");
+
+        Ok(server)
+    }
+
+    /// Stops the server (fast shutdown: open sessions are ended) and waits until it is down.
+    /// The data stays; [`ThrowawayPostgres::resume`] starts it again on the same port.
+    pub fn stop(&self) -> Result<(), ServerError> {
+        let output = self
+            .run_as
+            .command(&self.pg_ctl)
+            .args(["stop", "--wait", "--mode=fast", "--pgdata"])
+            .arg(self.directory_path.join("data"))
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| StartError::Io {
+            .map_err(|source| ServerError::Io {
+                step: "run pg_ctl stop",
+                source,
+            })?;
+        check_success("pg_ctl stop", &output)
+    }
+
+    /// Starts the server on its data and port, waiting until it accepts connections.
+    pub fn resume(&self) -> Result<(), ServerError> {
+        let log = self.directory_path.join("server.log");
+        let output = self
+            .run_as
+            .command(&self.pg_ctl)
+            .args(["start", "--wait", "--pgdata"])
+            .arg(self.directory_path.join("data"))
+            .arg("--log")
+            .arg(&log)
+            .arg("--options")
+            .arg(&self.server_options)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| ServerError::Io {
                 step: "run pg_ctl start",
                 source,
             })?;
-        if let Err(error) = check_success("pg_ctl start", &start) {
-            let log =
-                std::fs::read_to_string(directory.path().join("server.log")).unwrap_or_default();
-            return Err(match error {
-                StartError::ServerTool { program, output } => StartError::ServerTool {
+        check_success("pg_ctl start", &output).map_err(|error| match error {
+            ServerError::ServerTool { program, output } => {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                ServerError::ServerTool {
                     program,
-                    output: format!("{output} {log}"),
-                },
-                other => other,
-            });
-        }
-
-        let mut watcher = spawn_watcher(directory.path())?;
-        let watcher_stdin = watcher.stdin.take();
-        tracing::info!(port, "throwaway PostgreSQL started");
-
-        Ok(Self {
-            port,
-            watcher_stdin,
-            watcher,
-            _directory: directory,
+                    output: format!("{output} {}", one_line(&log)),
+                }
+            }
+            other => other,
         })
     }
-
     /// The port the server listens on, on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -178,7 +205,7 @@ fi
 rm -rf "$1"
 "#;
 
-fn spawn_watcher(directory: &Path) -> Result<Child, StartError> {
+fn spawn_watcher(directory: &Path) -> Result<Child, ServerError> {
     Command::new("sh")
         .arg("-c")
         .arg(WATCHER_SCRIPT)
@@ -188,20 +215,21 @@ fn spawn_watcher(directory: &Path) -> Result<Child, StartError> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|source| StartError::Io {
+        .map_err(|source| ServerError::Io {
             step: "start the server's watcher",
             source,
         })
 }
 
 /// Whether server commands run as the current user or, under root, as `postgres`.
+#[derive(Debug)]
 enum RunAs {
     CurrentUser,
     Postgres { uid: u32, gid: u32 },
 }
 
 impl RunAs {
-    fn detect() -> Result<Self, StartError> {
+    fn detect() -> Result<Self, ServerError> {
         let current_uid = id_of("-u", None)?;
         if current_uid != Some(0) {
             return Ok(Self::CurrentUser);
@@ -211,7 +239,7 @@ impl RunAs {
             id_of("-g", Some("postgres"))?,
         ) {
             (Some(uid), Some(gid)) => Ok(Self::Postgres { uid, gid }),
-            _ => Err(StartError::NoPostgresUser),
+            _ => Err(ServerError::NoPostgresUser),
         }
     }
 
@@ -226,12 +254,12 @@ impl RunAs {
         }
     }
 
-    fn give_ownership(&self, directory: &Path) -> Result<(), StartError> {
+    fn give_ownership(&self, directory: &Path) -> Result<(), ServerError> {
         match self {
             Self::CurrentUser => Ok(()),
             Self::Postgres { uid, gid } => {
                 std::os::unix::fs::chown(directory, Some(*uid), Some(*gid)).map_err(|source| {
-                    StartError::Io {
+                    ServerError::Io {
                         step: "hand the directory to postgres",
                         source,
                     }
@@ -242,13 +270,13 @@ impl RunAs {
 }
 
 /// `id -u` / `id -g`, of the current user or of `user`; `None` when the user does not exist.
-fn id_of(flag: &str, user: Option<&str>) -> Result<Option<u32>, StartError> {
+fn id_of(flag: &str, user: Option<&str>) -> Result<Option<u32>, ServerError> {
     let output = Command::new("id")
         .arg(flag)
         .args(user)
         .stderr(Stdio::null())
         .output()
-        .map_err(|source| StartError::Io {
+        .map_err(|source| ServerError::Io {
             step: "run id",
             source,
         })?;
@@ -259,14 +287,14 @@ fn id_of(flag: &str, user: Option<&str>) -> Result<Option<u32>, StartError> {
 }
 
 /// `CHATLEDGER_PG_BINDIR`, else `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
-fn find_bindir() -> Result<PathBuf, StartError> {
+fn find_bindir() -> Result<PathBuf, ServerError> {
     let has_initdb = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
 
     if let Some(dir) = std::env::var_os("CHATLEDGER_PG_BINDIR").map(PathBuf::from) {
         return if has_initdb(&dir) {
             Ok(dir)
         } else {
-            Err(StartError::BinariesNotFound)
+            Err(ServerError::BinariesNotFound)
         };
     }
 
@@ -295,27 +323,32 @@ fn find_bindir() -> Result<PathBuf, StartError> {
     versions
         .pop()
         .map(|(_, dir)| dir)
-        .ok_or(StartError::BinariesNotFound)
+        .ok_or(ServerError::BinariesNotFound)
 }
 
-fn free_port() -> Result<u16, StartError> {
+fn free_port() -> Result<u16, ServerError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|source| StartError::Io {
+        .map_err(|source| ServerError::Io {
             step: "find a free port",
             source,
         })
 }
 
-fn check_success(program: &'static str, output: &Output) -> Result<(), StartError> {
+fn check_success(program: &'static str, output: &Output) -> Result<(), ServerError> {
     if output.status.success() {
         return Ok(());
     }
     let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
     text.push_str(&String::from_utf8_lossy(&output.stdout));
-    Err(StartError::ServerTool {
+    Err(ServerError::ServerTool {
         program,
-        output: text.split_whitespace().collect::<Vec<_>>().join(" "),
+        output: one_line(&text),
     })
+}
+
+/// PostgreSQL's tools print several lines; errors here are one.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

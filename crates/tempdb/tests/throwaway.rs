@@ -33,3 +33,26 @@ fn two_servers_run_side_by_side() {
         PgConnection::establish(&server.url("postgres")).expect("each accepts connections");
     }
 }
+
+#[test]
+fn a_stopped_server_refuses_connections_and_resumes_with_its_data() {
+    let server = ThrowawayPostgres::start().expect("the throwaway server starts");
+    let url = server.url("postgres");
+    let mut connection = PgConnection::establish(&url).unwrap();
+    sql_query("CREATE TABLE kept (id int)")
+        .execute(&mut connection)
+        .unwrap();
+    drop(connection);
+
+    server.stop().expect("the server stops");
+    assert!(
+        PgConnection::establish(&url).is_err(),
+        "a stopped server accepts no connection"
+    );
+
+    server.resume().expect("the server starts again");
+    let mut connection = PgConnection::establish(&url).expect("it accepts connections again");
+    sql_query("SELECT * FROM kept")
+        .execute(&mut connection)
+        .expect("its data survived");
+}
