@@ -20,14 +20,17 @@ impl<'a> LoginRole<'a> {
     }
 
     async fn connect(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&self.database.url_as(&self.name)).await.unwrap()
+        AsyncPgConnection::establish(&self.database.url_as(&self.name))
+            .await
+            .unwrap()
     }
 }
 
 impl Drop for LoginRole<'_> {
     fn drop(&mut self) {
         // The role holds no privileges of its own, so it can go while the database still exists.
-        self.database.run_on_server(&format!("DROP ROLE IF EXISTS {}", self.name));
+        self.database
+            .run_on_server(&format!("DROP ROLE IF EXISTS {}", self.name));
     }
 }
 
@@ -110,9 +113,9 @@ async fn assert_insufficient_privilege(connection: &mut AsyncPgConnection, state
          EXCEPTION WHEN insufficient_privilege THEN NULL; END $$",
         quote_literal(statement)
     );
-    run_sql(connection, &sql)
-        .await
-        .unwrap_or_else(|error| panic!("`{statement}` should be refused for lack of privilege: {error}"));
+    run_sql(connection, &sql).await.unwrap_or_else(|error| {
+        panic!("`{statement}` should be refused for lack of privilege: {error}")
+    });
 }
 
 fn quote_literal(text: &str) -> String {

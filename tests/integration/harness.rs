@@ -11,7 +11,11 @@ struct Count {
 }
 
 async fn count(connection: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(connection).await.unwrap().count
+    diesel::sql_query(sql)
+        .get_result::<Count>(connection)
+        .await
+        .unwrap()
+        .count
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -26,8 +30,18 @@ async fn parallel_tests_do_not_see_each_others_rows() {
         .await
         .unwrap();
 
-    assert_eq!(count(&mut first_connection, "SELECT count(*) AS count FROM users").await, 1);
-    assert_eq!(count(&mut second_connection, "SELECT count(*) AS count FROM users").await, 0);
+    assert_eq!(
+        count(&mut first_connection, "SELECT count(*) AS count FROM users").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &mut second_connection,
+            "SELECT count(*) AS count FROM users"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -35,8 +49,14 @@ async fn every_test_database_starts_fully_migrated() {
     let database = TestDatabase::new().await;
     let mut connection = database.connect().await;
 
-    let applied = count(&mut connection, "SELECT count(*) AS count FROM __diesel_schema_migrations").await;
-    let embedded = chatledger_domain::migrations::status(database.url()).await.unwrap();
+    let applied = count(
+        &mut connection,
+        "SELECT count(*) AS count FROM __diesel_schema_migrations",
+    )
+    .await;
+    let embedded = chatledger_domain::migrations::status(database.url())
+        .await
+        .unwrap();
     assert_eq!(applied as usize, embedded.len());
     assert!(embedded.iter().all(|migration| migration.applied));
 }
@@ -48,10 +68,25 @@ async fn a_dropped_test_database_is_removed_from_the_server() {
     let observer = TestDatabase::new().await;
     let mut connection = observer.connect().await;
     let exists = |name: String| {
-        diesel::sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1").bind::<Text, _>(name)
+        diesel::sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(name)
     };
 
-    assert_eq!(exists(name.clone()).get_result::<Count>(&mut connection).await.unwrap().count, 1);
+    assert_eq!(
+        exists(name.clone())
+            .get_result::<Count>(&mut connection)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
     drop(database);
-    assert_eq!(exists(name).get_result::<Count>(&mut connection).await.unwrap().count, 0);
+    assert_eq!(
+        exists(name)
+            .get_result::<Count>(&mut connection)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
 }

@@ -39,13 +39,19 @@ struct Number {
 }
 
 async fn number(connection: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Number>(connection).await.unwrap().value
+    diesel::sql_query(sql)
+        .get_result::<Number>(connection)
+        .await
+        .unwrap()
+        .value
 }
 
 async fn total_tokens(connection: &mut AsyncPgConnection, conversation: &str) -> i64 {
     number(
         connection,
-        &format!("SELECT total_tokens::bigint AS value FROM conversations WHERE id = '{conversation}'"),
+        &format!(
+            "SELECT total_tokens::bigint AS value FROM conversations WHERE id = '{conversation}'"
+        ),
     )
     .await
 }
@@ -74,7 +80,11 @@ async fn a_second_active_version_of_a_name_is_refused() {
     .await
     .unwrap();
 
-    let result = run_sql(&mut connection, "UPDATE prompt_versions SET is_active = true WHERE version = 2").await;
+    let result = run_sql(
+        &mut connection,
+        "UPDATE prompt_versions SET is_active = true WHERE version = 2",
+    )
+    .await;
 
     assert_refused_by(result, "prompt_versions_one_active_per_name");
 }
@@ -86,7 +96,9 @@ async fn concurrent_writers_cannot_both_activate_a_name() {
 
     // The first writer's active version is inserted but not committed when the second writes
     // its own; whichever order the server sees them in, exactly one may commit.
-    AnsiTransactionManager::begin_transaction(&mut first).await.unwrap();
+    AnsiTransactionManager::begin_transaction(&mut first)
+        .await
+        .unwrap();
     run_sql(&mut first, "INSERT INTO prompt_versions (name, version, template, is_active) VALUES ('answer', 1, 'a', true)")
         .await
         .unwrap();
@@ -98,11 +110,17 @@ async fn concurrent_writers_cannot_both_activate_a_name() {
         .await;
         (result, second)
     });
-    AnsiTransactionManager::commit_transaction(&mut first).await.unwrap();
+    AnsiTransactionManager::commit_transaction(&mut first)
+        .await
+        .unwrap();
 
     let (result, _) = second_writer.await.unwrap();
     assert_refused_by(result, "prompt_versions_one_active_per_name");
-    let active = number(&mut first, "SELECT count(*) AS value FROM prompt_versions WHERE is_active").await;
+    let active = number(
+        &mut first,
+        "SELECT count(*) AS value FROM prompt_versions WHERE is_active",
+    )
+    .await;
     assert_eq!(active, 1);
 }
 
@@ -135,7 +153,11 @@ async fn the_active_version_is_found_by_one_probe_of_the_partial_index() {
         plan[0].contains("Index Scan using prompt_versions_one_active_per_name"),
         "the lookup probes the partial unique index: {plan:#?}"
     );
-    assert_eq!(plan.len(), 2, "one index scan and its condition, nothing else: {plan:#?}");
+    assert_eq!(
+        plan.len(),
+        2,
+        "one index scan and its condition, nothing else: {plan:#?}"
+    );
 }
 
 // 2. A prompt version's content never changes once written.
@@ -159,9 +181,16 @@ async fn a_prompt_versions_content_cannot_change_but_its_state_can() {
         "model_name = 'other-model'",
         "model_name = NULL",
     ] {
-        let result = run_sql(&mut connection, &format!("UPDATE prompt_versions SET {change}")).await;
+        let result = run_sql(
+            &mut connection,
+            &format!("UPDATE prompt_versions SET {change}"),
+        )
+        .await;
         let message = assert_refused_by(result, "prompt_versions_content_immutable");
-        assert!(message.contains("immutable"), "the refusal says why: {message}");
+        assert!(
+            message.contains("immutable"),
+            "the refusal says why: {message}"
+        );
     }
 
     run_sql(
@@ -192,12 +221,29 @@ async fn total_tokens_follows_inserts_updates_and_deletes() {
     .unwrap();
     assert_eq!(total_tokens(&mut connection, CONVERSATION).await, 12);
 
-    run_sql(&mut connection, "UPDATE messages SET token_count = 10 WHERE content = 'hi'").await.unwrap();
-    run_sql(&mut connection, "UPDATE messages SET token_count = 3 WHERE token_count IS NULL").await.unwrap();
-    run_sql(&mut connection, "UPDATE messages SET token_count = NULL WHERE content = 'hello'").await.unwrap();
+    run_sql(
+        &mut connection,
+        "UPDATE messages SET token_count = 10 WHERE content = 'hi'",
+    )
+    .await
+    .unwrap();
+    run_sql(
+        &mut connection,
+        "UPDATE messages SET token_count = 3 WHERE token_count IS NULL",
+    )
+    .await
+    .unwrap();
+    run_sql(
+        &mut connection,
+        "UPDATE messages SET token_count = NULL WHERE content = 'hello'",
+    )
+    .await
+    .unwrap();
     assert_eq!(total_tokens(&mut connection, CONVERSATION).await, 13);
 
-    run_sql(&mut connection, "DELETE FROM messages WHERE content = 'hi'").await.unwrap();
+    run_sql(&mut connection, "DELETE FROM messages WHERE content = 'hi'")
+        .await
+        .unwrap();
     assert_eq!(total_tokens(&mut connection, CONVERSATION).await, 3);
 
     for conversation in [CONVERSATION, OTHER_CONVERSATION] {
@@ -218,11 +264,16 @@ async fn total_tokens_holds_under_concurrent_plain_sql_writers() {
         .map(|writer| {
             let url = database.url().to_owned();
             tokio::spawn(async move {
-                let mut connection = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url)
-                    .await
-                    .unwrap();
+                let mut connection =
+                    <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url)
+                        .await
+                        .unwrap();
                 for insert in 0..inserts_per_writer {
-                    let conversation = if insert % 2 == 0 { CONVERSATION } else { OTHER_CONVERSATION };
+                    let conversation = if insert % 2 == 0 {
+                        CONVERSATION
+                    } else {
+                        OTHER_CONVERSATION
+                    };
                     run_sql(
                         &mut connection,
                         &format!(
@@ -254,17 +305,29 @@ async fn total_tokens_holds_under_concurrent_plain_sql_writers() {
         ),
     )
     .await;
-    assert_eq!(positions, writers * inserts_per_writer / 2 + writers / 2, "no two messages share a position");
+    assert_eq!(
+        positions,
+        writers * inserts_per_writer / 2 + writers / 2,
+        "no two messages share a position"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_counters_cannot_be_written_directly() {
     let (_database, mut connection) = seeded().await;
 
-    let update = run_sql(&mut connection, "UPDATE conversations SET total_tokens = 999").await;
+    let update = run_sql(
+        &mut connection,
+        "UPDATE conversations SET total_tokens = 999",
+    )
+    .await;
     assert_refused_by(update, "conversations_counters_maintained");
 
-    let update = run_sql(&mut connection, "UPDATE conversations SET last_message_position = 5").await;
+    let update = run_sql(
+        &mut connection,
+        "UPDATE conversations SET last_message_position = 5",
+    )
+    .await;
     assert_refused_by(update, "conversations_counters_maintained");
 
     let insert = run_sql(
@@ -274,7 +337,12 @@ async fn the_counters_cannot_be_written_directly() {
     .await;
     assert_refused_by(insert, "conversations_counters_maintained");
 
-    run_sql(&mut connection, "UPDATE conversations SET title = 'renamed'").await.unwrap();
+    run_sql(
+        &mut connection,
+        "UPDATE conversations SET title = 'renamed'",
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -286,8 +354,16 @@ async fn updated_at_advances_when_a_message_is_added() {
         #[diesel(sql_type = Timestamptz)]
         updated_at: chrono::DateTime<chrono::Utc>,
     }
-    let read = || diesel::sql_query(format!("SELECT updated_at FROM conversations WHERE id = '{CONVERSATION}'"));
-    let before = read().get_result::<Stamp>(&mut connection).await.unwrap().updated_at;
+    let read = || {
+        diesel::sql_query(format!(
+            "SELECT updated_at FROM conversations WHERE id = '{CONVERSATION}'"
+        ))
+    };
+    let before = read()
+        .get_result::<Stamp>(&mut connection)
+        .await
+        .unwrap()
+        .updated_at;
 
     run_sql(
         &mut connection,
@@ -296,7 +372,11 @@ async fn updated_at_advances_when_a_message_is_added() {
     .await
     .unwrap();
 
-    let after = read().get_result::<Stamp>(&mut connection).await.unwrap().updated_at;
+    let after = read()
+        .get_result::<Stamp>(&mut connection)
+        .await
+        .unwrap()
+        .updated_at;
     assert!(after > before, "{after} is later than {before}");
 }
 
@@ -335,8 +415,15 @@ async fn negative_and_zero_counts_are_refused() {
     for (sql, constraint) in refusals {
         assert_refused_by(run_sql(&mut connection, &sql).await, constraint);
     }
-    assert_eq!(number(&mut connection, "SELECT count(*) AS value FROM messages").await, 0);
-    assert_eq!(total_tokens(&mut connection, CONVERSATION).await, 0, "a refused insert adds no tokens");
+    assert_eq!(
+        number(&mut connection, "SELECT count(*) AS value FROM messages").await,
+        0
+    );
+    assert_eq!(
+        total_tokens(&mut connection, CONVERSATION).await,
+        0,
+        "a refused insert adds no tokens"
+    );
 }
 
 // 5. Deleting a user removes what is theirs and anonymises what they said about others.
@@ -363,25 +450,78 @@ async fn deleting_a_user_cascades_and_anonymises_their_feedback_elsewhere() {
     .await
     .unwrap();
 
-    run_sql(&mut connection, &format!("DELETE FROM users WHERE id = '{USER}'")).await.unwrap();
+    run_sql(
+        &mut connection,
+        &format!("DELETE FROM users WHERE id = '{USER}'"),
+    )
+    .await
+    .unwrap();
 
-    let remaining = |table: &str, condition: &str| format!("SELECT count(*) AS value FROM {table} WHERE {condition}");
-    assert_eq!(number(&mut connection, &remaining("conversations", &format!("user_id = '{USER}'"))).await, 0);
-    assert_eq!(number(&mut connection, &remaining("messages", &format!("conversation_id = '{CONVERSATION}'"))).await, 0);
-    assert_eq!(number(&mut connection, &remaining("message_retrievals", "true")).await, 0);
+    let remaining = |table: &str, condition: &str| {
+        format!("SELECT count(*) AS value FROM {table} WHERE {condition}")
+    };
     assert_eq!(
-        number(&mut connection, &remaining("feedback", "message_id = '00000000-0000-7000-8000-0000000000a1'")).await,
+        number(
+            &mut connection,
+            &remaining("conversations", &format!("user_id = '{USER}'"))
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        number(
+            &mut connection,
+            &remaining("messages", &format!("conversation_id = '{CONVERSATION}'"))
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        number(&mut connection, &remaining("message_retrievals", "true")).await,
+        0
+    );
+    assert_eq!(
+        number(
+            &mut connection,
+            &remaining(
+                "feedback",
+                "message_id = '00000000-0000-7000-8000-0000000000a1'"
+            )
+        )
+        .await,
         0,
         "feedback on the user's messages goes, whoever wrote it"
     );
-    assert_eq!(number(&mut connection, &remaining("feedback", &format!("user_id = '{USER}'"))).await, 0);
     assert_eq!(
-        number(&mut connection, &remaining("feedback", "message_id = '00000000-0000-7000-8000-0000000000b1' AND user_id IS NULL")).await,
+        number(
+            &mut connection,
+            &remaining("feedback", &format!("user_id = '{USER}'"))
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        number(
+            &mut connection,
+            &remaining(
+                "feedback",
+                "message_id = '00000000-0000-7000-8000-0000000000b1' AND user_id IS NULL"
+            )
+        )
+        .await,
         1,
         "feedback the user gave on someone else's message stays, anonymous"
     );
-    assert_eq!(number(&mut connection, &remaining("messages", "true")).await, 1, "bob's message stays");
-    assert_eq!(number(&mut connection, &remaining("embeddings", "true")).await, 1, "shared chunks stay");
+    assert_eq!(
+        number(&mut connection, &remaining("messages", "true")).await,
+        1,
+        "bob's message stays"
+    );
+    assert_eq!(
+        number(&mut connection, &remaining("embeddings", "true")).await,
+        1,
+        "shared chunks stay"
+    );
 }
 
 // 6. Messages read back in the order they were written, also within one transaction.
@@ -397,7 +537,9 @@ async fn messages_of_one_transaction_keep_their_written_order() {
             format!("INSERT INTO messages (conversation_id, role, content) VALUES ('{CONVERSATION}', 'user', '{content}');")
         })
         .collect();
-    run_sql(&mut connection, &format!("BEGIN; {inserts} COMMIT;")).await.unwrap();
+    run_sql(&mut connection, &format!("BEGIN; {inserts} COMMIT;"))
+        .await
+        .unwrap();
 
     #[derive(diesel::QueryableByName)]
     struct Row {
@@ -417,9 +559,15 @@ async fn messages_of_one_transaction_keep_their_written_order() {
     assert_eq!(read_back, contents);
     let positions: Vec<_> = rows.iter().map(|row| row.position).collect();
     assert_eq!(positions, (1..=20).collect::<Vec<_>>());
-    let distinct_times =
-        number(&mut connection, "SELECT count(DISTINCT created_at) AS value FROM messages").await;
-    assert_eq!(distinct_times, 1, "all share one now(), so time alone could not order them");
+    let distinct_times = number(
+        &mut connection,
+        "SELECT count(DISTINCT created_at) AS value FROM messages",
+    )
+    .await;
+    assert_eq!(
+        distinct_times, 1,
+        "all share one now(), so time alone could not order them"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -433,10 +581,21 @@ async fn a_message_cannot_move_and_its_position_is_the_databases() {
     )
     .await
     .unwrap();
-    let position = number(&mut connection, "SELECT position::bigint AS value FROM messages").await;
-    assert_eq!(position, 1, "a position given by the writer is replaced by the next one");
+    let position = number(
+        &mut connection,
+        "SELECT position::bigint AS value FROM messages",
+    )
+    .await;
+    assert_eq!(
+        position, 1,
+        "a position given by the writer is replaced by the next one"
+    );
 
-    let moved = run_sql(&mut connection, &format!("UPDATE messages SET conversation_id = '{OTHER_CONVERSATION}'")).await;
+    let moved = run_sql(
+        &mut connection,
+        &format!("UPDATE messages SET conversation_id = '{OTHER_CONVERSATION}'"),
+    )
+    .await;
     assert_refused_by(moved, "messages_place_immutable");
     let repositioned = run_sql(&mut connection, "UPDATE messages SET position = 7").await;
     assert_refused_by(repositioned, "messages_place_immutable");
@@ -467,8 +626,12 @@ async fn tool_calls_belong_to_assistants_and_tool_results_name_their_call() {
     };
     let calls = "'[{\"id\": \"call_1\", \"name\": \"lookup\", \"arguments\": {}}]'";
 
-    run_sql(&mut connection, &insert("assistant", calls, "NULL")).await.unwrap();
-    run_sql(&mut connection, &insert("tool", "NULL", "'call_1'")).await.unwrap();
+    run_sql(&mut connection, &insert("assistant", calls, "NULL"))
+        .await
+        .unwrap();
+    run_sql(&mut connection, &insert("tool", "NULL", "'call_1'"))
+        .await
+        .unwrap();
 
     assert_refused_by(
         run_sql(&mut connection, &insert("user", calls, "NULL")).await,

@@ -1,5 +1,12 @@
 //! The cross-crate integration tests: one binary, every test on a database of its own.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail the test by panicking"
+)]
+
 mod access;
 mod harness;
 mod invariants;

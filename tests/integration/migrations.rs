@@ -10,7 +10,10 @@ use diesel_migrations::MigrationHarness;
 /// The schema as `pg_dump` prints it, without the lines that differ between any two dumps
 /// (`\restrict` keys are random per run).
 fn schema_dump(database: &TestDatabase) -> String {
-    let dump = database.run_client_tool("pg_dump", &["--schema-only", "--no-owner", "--no-privileges"]);
+    let dump = database.run_client_tool(
+        "pg_dump",
+        &["--schema-only", "--no-owner", "--no-privileges"],
+    );
     dump.lines()
         .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
         .collect::<Vec<_>>()
@@ -45,9 +48,16 @@ async fn all_up_all_down_all_up_gives_the_same_schema() {
 
     let applied = migrations::run_pending(database.url()).await.unwrap();
     let embedded = migrations::status(database.url()).await.unwrap();
-    assert_eq!(applied.len(), embedded.len(), "every migration applies to an empty database");
+    assert_eq!(
+        applied.len(),
+        embedded.len(),
+        "every migration applies to an empty database"
+    );
     let before = schema_dump(&database);
-    assert!(before.contains("CREATE TABLE public.messages"), "the dump shows the schema");
+    assert!(
+        before.contains("CREATE TABLE public.messages"),
+        "the dump shows the schema"
+    );
 
     let url = database.url().to_owned();
     let leftovers = tokio::task::spawn_blocking(move || {
@@ -57,11 +67,18 @@ async fn all_up_all_down_all_up_gives_the_same_schema() {
     })
     .await
     .unwrap();
-    assert_eq!(leftovers, 0, "the down migrations leave no table, type or function behind");
+    assert_eq!(
+        leftovers, 0,
+        "the down migrations leave no table, type or function behind"
+    );
 
     let reapplied = migrations::run_pending(database.url()).await.unwrap();
     assert_eq!(reapplied.len(), embedded.len());
-    assert_eq!(schema_dump(&database), before, "the round trip leaves the schema as it was");
+    assert_eq!(
+        schema_dump(&database),
+        before,
+        "the round trip leaves the schema as it was"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,9 +88,15 @@ async fn the_library_embeds_every_migration_directory() {
         .filter(|entry| entry.as_ref().unwrap().path().join("up.sql").is_file())
         .count();
 
-    let embedded = migrations::status(TestDatabase::new().await.url()).await.unwrap();
+    let embedded = migrations::status(TestDatabase::new().await.url())
+        .await
+        .unwrap();
 
-    assert_eq!(embedded.len(), directories, "the embedded migrations are not stale");
+    assert_eq!(
+        embedded.len(),
+        directories,
+        "the embedded migrations are not stale"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,5 +105,8 @@ async fn running_migrations_again_applies_nothing() {
 
     let applied = migrations::run_pending(database.url()).await.unwrap();
 
-    assert!(applied.is_empty(), "an up-to-date database has nothing pending: {applied:?}");
+    assert!(
+        applied.is_empty(),
+        "an up-to-date database has nothing pending: {applied:?}"
+    );
 }

@@ -37,8 +37,13 @@ async fn committed_schema_matches_what_the_diesel_cli_prints() {
     diesel(&database, &["migration", "run", "--locked-schema"]);
     let printed = diesel(&database, &["print-schema"]);
 
-    let committed = std::fs::read_to_string(Path::new(WORKSPACE_ROOT).join("crates/schema/src/schema.rs")).unwrap();
-    assert!(printed == committed, "schema.rs drifted from the migrations; regenerate it with `diesel migration run`");
+    let committed =
+        std::fs::read_to_string(Path::new(WORKSPACE_ROOT).join("crates/schema/src/schema.rs"))
+            .unwrap();
+    assert!(
+        printed == committed,
+        "schema.rs drifted from the migrations; regenerate it with `diesel migration run`"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -47,10 +52,18 @@ async fn diesel_cli_redoes_every_migration() {
     let database = TestDatabase::empty().await;
     diesel(&database, &["migration", "run", "--locked-schema"]);
 
-    let redo = diesel(&database, &["migration", "redo", "--all", "--locked-schema"]);
+    let redo = diesel(
+        &database,
+        &["migration", "redo", "--all", "--locked-schema"],
+    );
 
-    let migrations = chatledger_domain::migrations::status(database.url()).await.unwrap();
-    assert_eq!(redo.matches("Rolling back migration").count(), migrations.len());
+    let migrations = chatledger_domain::migrations::status(database.url())
+        .await
+        .unwrap();
+    assert_eq!(
+        redo.matches("Rolling back migration").count(),
+        migrations.len()
+    );
     assert_eq!(redo.matches("Running migration").count(), migrations.len());
     assert!(migrations.iter().all(|migration| migration.applied));
 }

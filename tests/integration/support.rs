@@ -29,7 +29,10 @@ pub fn assert_refused_by<T: std::fmt::Debug>(result: Result<T, Error>, constrain
 
 /// Asserts that `result` failed with the database error kind `expected`.
 #[track_caller]
-pub fn assert_error_kind<T: std::fmt::Debug>(result: Result<T, Error>, expected: DatabaseErrorKind) {
+pub fn assert_error_kind<T: std::fmt::Debug>(
+    result: Result<T, Error>,
+    expected: DatabaseErrorKind,
+) {
     match result {
         Err(Error::DatabaseError(kind, info)) => assert_eq!(
             std::mem::discriminant(&kind),

@@ -20,18 +20,32 @@ async fn database_generated_ids_are_time_ordered_v7() {
 
     // pg_sleep between the two calls puts them in different milliseconds; it orders the two
     // calls, it does not hide a race.
-    let first: Generated =
-        diesel::sql_query("SELECT uuid_generate_v7() AS id").get_result(&mut connection).await.unwrap();
-    diesel::sql_query("SELECT pg_sleep(0.002)").execute(&mut connection).await.unwrap();
-    let second: Generated =
-        diesel::sql_query("SELECT uuid_generate_v7() AS id").get_result(&mut connection).await.unwrap();
+    let first: Generated = diesel::sql_query("SELECT uuid_generate_v7() AS id")
+        .get_result(&mut connection)
+        .await
+        .unwrap();
+    diesel::sql_query("SELECT pg_sleep(0.002)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let second: Generated = diesel::sql_query("SELECT uuid_generate_v7() AS id")
+        .get_result(&mut connection)
+        .await
+        .unwrap();
 
     for id in [first.id, second.id] {
         assert_eq!(id.get_version_num(), 7, "{id} is version 7");
-        assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id} has the RFC variant");
+        assert_eq!(
+            id.get_variant(),
+            uuid::Variant::RFC4122,
+            "{id} has the RFC variant"
+        );
         let (seconds, nanos) = id.get_timestamp().unwrap().to_unix();
         let id_ms = i64::try_from(seconds).unwrap() * 1000 + i64::from(nanos / 1_000_000);
-        assert!((id_ms - started_ms).abs() < 60_000, "{id} carries the current time");
+        assert!(
+            (id_ms - started_ms).abs() < 60_000,
+            "{id} carries the current time"
+        );
     }
     assert!(first.id < second.id, "a later id sorts later");
 }
@@ -55,6 +69,12 @@ async fn every_table_defaults_its_key_to_the_v7_generator() {
     .await
     .unwrap();
 
-    let names: Vec<_> = without_v7.iter().map(|row| row.table_name.as_str()).collect();
-    assert!(names.is_empty(), "tables whose id does not default to uuid_generate_v7(): {names:?}");
+    let names: Vec<_> = without_v7
+        .iter()
+        .map(|row| row.table_name.as_str())
+        .collect();
+    assert!(
+        names.is_empty(),
+        "tables whose id does not default to uuid_generate_v7(): {names:?}"
+    );
 }

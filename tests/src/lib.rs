@@ -9,7 +9,11 @@
 //! drops its clone when the [`TestDatabase`] is dropped, panics included. Tests therefore commit
 //! for real, run in parallel, and never see each other's rows.
 
-#![expect(clippy::expect_used, clippy::panic, reason = "a harness that cannot set up must fail the test")]
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a harness that cannot set up must fail the test"
+)]
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
@@ -53,7 +57,11 @@ fn server() -> &'static Server {
         };
         let admin_url = Url::parse(&admin_url).expect("DATABASE_URL is a postgres:// URL");
         let template = ensure_template(&admin_url);
-        Server { admin_url, template, _throwaway: throwaway }
+        Server {
+            admin_url,
+            template,
+            _throwaway: throwaway,
+        }
     })
 }
 
@@ -69,10 +77,18 @@ fn ensure_template(admin_url: &Url) -> String {
         let building = format!("{template}_building");
         execute(&mut admin, &format!("DROP DATABASE IF EXISTS {building}"));
         execute(&mut admin, &format!("CREATE DATABASE {building}"));
-        chatledger_domain::migrations::run_pending_blocking(with_database(admin_url, &building).as_str())
-            .expect("the migrations apply to an empty database");
-        execute(&mut admin, &format!("ALTER DATABASE {building} RENAME TO {template}"));
-        execute(&mut admin, &format!("ALTER DATABASE {template} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"));
+        chatledger_domain::migrations::run_pending_blocking(
+            with_database(admin_url, &building).as_str(),
+        )
+        .expect("the migrations apply to an empty database");
+        execute(
+            &mut admin,
+            &format!("ALTER DATABASE {building} RENAME TO {template}"),
+        );
+        execute(
+            &mut admin,
+            &format!("ALTER DATABASE {template} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"),
+        );
     }
     lock(&mut admin, "pg_advisory_unlock");
     template
@@ -83,8 +99,12 @@ fn migrations_hash() -> u64 {
     paths.sort();
     let mut hasher = DefaultHasher::new();
     for path in paths {
-        path.strip_prefix(MIGRATIONS_DIR).unwrap_or(&path).hash(&mut hasher);
-        std::fs::read(&path).expect("migration files are readable").hash(&mut hasher);
+        path.strip_prefix(MIGRATIONS_DIR)
+            .unwrap_or(&path)
+            .hash(&mut hasher);
+        std::fs::read(&path)
+            .expect("migration files are readable")
+            .hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -95,7 +115,11 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         .flatten()
         .flat_map(|entry| {
             let path = entry.path();
-            if path.is_dir() { walk(&path) } else { vec![path] }
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
         })
         .collect()
 }
@@ -110,12 +134,16 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh, fully migrated database.
     pub async fn new() -> Self {
-        tokio::task::spawn_blocking(|| Self::create(true)).await.expect("database creation ran")
+        tokio::task::spawn_blocking(|| Self::create(true))
+            .await
+            .expect("database creation ran")
     }
 
     /// A fresh database with no migrations applied, for the migration tests.
     pub async fn empty() -> Self {
-        tokio::task::spawn_blocking(|| Self::create(false)).await.expect("database creation ran")
+        tokio::task::spawn_blocking(|| Self::create(false))
+            .await
+            .expect("database creation ran")
     }
 
     fn create(migrated: bool) -> Self {
@@ -123,9 +151,19 @@ impl TestDatabase {
         let name = format!("chatledger_test_{}", uuid::Uuid::now_v7().simple());
         let mut admin = PgConnection::establish(server.admin_url.as_str())
             .unwrap_or_else(|error| panic!("cannot reach the test server: {error}"));
-        let template = if migrated { server.template.as_str() } else { "template0" };
-        execute(&mut admin, &format!("CREATE DATABASE {name} TEMPLATE {template}"));
-        Self { url: with_database(&server.admin_url, &name), name }
+        let template = if migrated {
+            server.template.as_str()
+        } else {
+            "template0"
+        };
+        execute(
+            &mut admin,
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        );
+        Self {
+            url: with_database(&server.admin_url, &name),
+            name,
+        }
     }
 
     /// The database's connection URL.
@@ -136,8 +174,10 @@ impl TestDatabase {
     /// The database's URL with another user name, for connecting as a least-privilege role.
     pub fn url_as(&self, user: &str) -> String {
         let mut url = self.url.clone();
-        url.set_username(user).expect("a postgres:// URL takes a user name");
-        url.set_password(None).expect("a postgres:// URL takes a password");
+        url.set_username(user)
+            .expect("a postgres:// URL takes a user name");
+        url.set_password(None)
+            .expect("a postgres:// URL takes a password");
         url.to_string()
     }
 
@@ -155,7 +195,9 @@ impl TestDatabase {
 
     /// A new connection of its own.
     pub async fn connect(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(self.url.as_str()).await.expect("the test database accepts connections")
+        AsyncPgConnection::establish(self.url.as_str())
+            .await
+            .expect("the test database accepts connections")
     }
 
     /// A chatledger pool of at most `max_size` connections.
@@ -214,10 +256,11 @@ fn database_exists(admin: &mut PgConnection, name: &str) -> bool {
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
-    let found: Count = diesel::sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result(admin)
-        .expect("pg_database is readable");
+    let found: Count =
+        diesel::sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(admin)
+            .expect("pg_database is readable");
     found.count > 0
 }
 
@@ -229,5 +272,7 @@ fn lock(admin: &mut PgConnection, function: &str) {
 }
 
 fn execute(admin: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql).execute(admin).unwrap_or_else(|error| panic!("{sql}: {error}"));
+    diesel::sql_query(sql)
+        .execute(admin)
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
 }

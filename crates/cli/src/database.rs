@@ -7,7 +7,9 @@ use chatledger_domain::{PgPool, PoolConfig};
 pub fn require_url(database_url: Option<String>) -> anyhow::Result<String> {
     match database_url {
         Some(url) if !url.trim().is_empty() => Ok(url),
-        _ => bail!("no database given: pass --database-url or set DATABASE_URL (a .env file works too)"),
+        _ => bail!(
+            "no database given: pass --database-url or set DATABASE_URL (a .env file works too)"
+        ),
     }
 }
 
@@ -18,6 +20,10 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     config.max_size = 4;
     config.application_name = "chatledger-cli".to_owned();
     let pool = config.build().context("invalid database configuration")?;
-    drop(pool.get().await.map_err(|error| anyhow::anyhow!("could not connect to the database: {error}"))?);
+    drop(
+        pool.get()
+            .await
+            .map_err(|error| anyhow::anyhow!("could not connect to the database: {error}"))?,
+    );
     Ok(pool)
 }

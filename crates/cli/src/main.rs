@@ -6,6 +6,7 @@
 
 mod commands;
 mod database;
+mod demo_dataset;
 mod output;
 
 use std::process::ExitCode;
@@ -32,9 +33,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(error) => return fail(&anyhow::Error::new(error).context("could not start the async runtime")),
+        Err(error) => {
+            return fail(&anyhow::Error::new(error).context("could not start the async runtime"));
+        }
     };
     match runtime.block_on(cli.command.run(cli.database_url)) {
         Ok(code) => code,
@@ -46,13 +52,29 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Prints the error and its causes on one line, as `error: what: why: root cause`; libpq's
-/// multi-line messages are folded into that line.
+/// multi-line messages are folded into that line. A closed stdout (`chatledger export | head`)
+/// ends the command quietly, as it does for other Unix tools.
 fn fail(error: &anyhow::Error) -> ExitCode {
+    let stdout_closed = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if stdout_closed {
+        return ExitCode::SUCCESS;
+    }
+
     let message = format!("{error:#}");
-    eprintln!("error: {}", message.split_whitespace().collect::<Vec<_>>().join(" "));
+    eprintln!(
+        "error: {}",
+        message.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
     ExitCode::FAILURE
 }

@@ -24,17 +24,39 @@ pub enum Format {
 impl Format {
     /// The format asked for, or the default for where stdout goes.
     pub fn or_default(asked: Option<Self>) -> Self {
-        asked.unwrap_or(if io::stdout().is_terminal() { Self::Table } else { Self::Json })
+        asked.unwrap_or(if io::stdout().is_terminal() {
+            Self::Table
+        } else {
+            Self::Json
+        })
     }
 }
 
 /// Writes `rows` to `out` in `format`.
-pub fn write_rows<T: Serialize>(out: &mut impl Write, format: Format, rows: &[T]) -> anyhow::Result<()> {
-    let objects: Vec<Value> = rows
+pub fn write_rows<T: Serialize>(
+    out: &mut impl Write,
+    format: Format,
+    rows: &[T],
+) -> anyhow::Result<()> {
+    write_rows_omitting(out, format, rows, &[])
+}
+
+/// Writes `rows` to `out` in `format`, leaving out the fields named in `omit` (the demo keeps
+/// its tables narrow this way).
+pub fn write_rows_omitting<T: Serialize>(
+    out: &mut impl Write,
+    format: Format,
+    rows: &[T],
+    omit: &[&str],
+) -> anyhow::Result<()> {
+    let mut objects: Vec<Value> = rows
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()
         .context("could not serialise the report")?;
+    for object in objects.iter_mut().filter_map(Value::as_object_mut) {
+        object.retain(|key, _| !omit.contains(&key.as_str()));
+    }
 
     match format {
         Format::Json => {
@@ -55,14 +77,17 @@ fn columns(objects: &[Value]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A cell's text: strings bare, null empty, numbers as JSON prints them, arrays and objects as
-/// compact JSON.
+/// A cell's text: strings bare, null empty, integers as they are, fractions to at most four
+/// decimals, arrays and objects as compact JSON.
 fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(text)) => text.clone(),
         Some(Value::Number(number)) => match number.as_f64() {
-            Some(float) if number.is_f64() => format!("{float:.4}"),
+            Some(float) if number.is_f64() => {
+                let fixed = format!("{float:.4}");
+                fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
+            }
             _ => number.to_string(),
         },
         Some(other) => other.to_string(),
@@ -87,6 +112,7 @@ fn write_table(out: &mut impl Write, objects: &[Value]) -> anyhow::Result<()> {
     }
     let columns = columns(objects);
     let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(&columns);
     for object in objects {
         table.add_row(columns.iter().map(|column| cell(object.get(column))));

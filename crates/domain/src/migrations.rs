@@ -88,7 +88,10 @@ fn status_blocking(database_url: &str) -> Result<Vec<MigrationStatus>, Migration
         .map(|migration| {
             let name = migration.name().to_string();
             let version = migration.name().version().to_string();
-            MigrationStatus { applied: applied.contains(&version), name }
+            MigrationStatus {
+                applied: applied.contains(&version),
+                name,
+            }
         })
         .collect())
 }

@@ -4,13 +4,38 @@
 //! itself (`application_name`, so that `pg_stat_activity` shows who is connected) and, when
 //! configured, sets a `statement_timeout`, so that a runaway report is cancelled by the server
 //! instead of holding a connection forever.
+//!
+//! The setup hook is [`PoolConfig::application_name`] and [`PoolConfig::statement_timeout`]:
+//! both are sent with `set_config(name, value, false)`, as bound parameters, once per physical
+//! connection, so they hold for the session and survive recycling. Operations take
+//! `&mut AsyncPgConnection`; a pooled connection gives one with `&mut *pooled`.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! let mut config = chatledger_domain::PoolConfig::new("postgres://app@db/chatledger");
+//! config.max_size = 20;
+//! config.application_name = "support-bot".to_owned();
+//! config.statement_timeout = Some(Duration::from_secs(30));
+//! let pool = config.build()?;
+//!
+//! let mut pooled = pool.get().await?;
+//! let user = chatledger_domain::users::find(&mut pooled, uuid::Uuid::nil()).await?;
+//! # drop(user);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::time::Duration;
 
 use diesel::ConnectionResult;
 use diesel::sql_types::Text;
+pub use diesel_async::pooled_connection::deadpool::PoolError;
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -63,8 +88,10 @@ impl PoolConfig {
         let mut manager_config = ManagerConfig::default();
         manager_config.recycling_method = RecyclingMethod::Verified;
         manager_config.custom_setup = Box::new(move |url| setup.clone().connect(url));
-        let manager =
-            AsyncDieselConnectionManager::new_with_config(self.database_url.clone(), manager_config);
+        let manager = AsyncDieselConnectionManager::new_with_config(
+            self.database_url.clone(),
+            manager_config,
+        );
 
         Pool::builder(manager)
             .max_size(self.max_size)

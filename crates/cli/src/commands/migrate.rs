@@ -20,7 +20,11 @@ pub async fn run(args: MigrateArgs, database_url: Option<String>) -> anyhow::Res
 
     if args.status {
         for migration in chatledger_domain::migrations::status(&url).await? {
-            let state = if migration.applied { "applied" } else { "pending" };
+            let state = if migration.applied {
+                "applied"
+            } else {
+                "pending"
+            };
             writeln!(stdout, "{state:8} {}", migration.name)?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -30,6 +34,10 @@ pub async fn run(args: MigrateArgs, database_url: Option<String>) -> anyhow::Res
     for name in &applied {
         writeln!(stdout, "applied  {name}")?;
     }
-    writeln!(stdout, "{} migration(s) applied; the schema is up to date", applied.len())?;
+    writeln!(
+        stdout,
+        "{} migration(s) applied; the schema is up to date",
+        applied.len()
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,11 @@
 //! The `chatledger` binary, run as a process against real databases.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] functions fail the test by panicking"
+)]
+
 mod migrate;
 mod process;
 mod usage;

@@ -37,11 +37,21 @@ async fn migrate_applies_everything_and_status_lists_it() {
 
     let migrate = run(["migrate", "--database-url", database.url()]);
     assert_eq!(migrate.code, Some(0), "{migrate:#?}");
-    assert_eq!(migrate.stdout.matches("applied  ").count(), embedded_migrations());
+    assert_eq!(
+        migrate.stdout.matches("applied  ").count(),
+        embedded_migrations()
+    );
 
     let status = run(["migrate", "--status", "--database-url", database.url()]);
     assert_eq!(status.code, Some(0), "{status:#?}");
-    assert_eq!(status.stdout.lines().filter(|line| line.starts_with("applied")).count(), embedded_migrations());
+    assert_eq!(
+        status
+            .stdout
+            .lines()
+            .filter(|line| line.starts_with("applied"))
+            .count(),
+        embedded_migrations()
+    );
     assert!(!status.stdout.contains("pending"), "{status:#?}");
 }
 
@@ -58,14 +68,27 @@ async fn race(processes: usize) {
                 .unwrap()
         })
         .collect();
-    let runs: Vec<Run> = children.into_iter().map(|child| child.wait_with_output().unwrap().into()).collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap().into())
+        .collect();
 
     for run in &runs {
         assert_eq!(run.code, Some(0), "every racing process succeeds: {run:#?}");
     }
-    let applied_lines: usize = runs.iter().map(|run| run.stdout.matches("applied  ").count()).sum();
-    assert_eq!(applied_lines, embedded_migrations(), "each migration is applied by exactly one process");
-    assert_eq!(recorded_migrations(&database).await, embedded_migrations() as i64);
+    let applied_lines: usize = runs
+        .iter()
+        .map(|run| run.stdout.matches("applied  ").count())
+        .sum();
+    assert_eq!(
+        applied_lines,
+        embedded_migrations(),
+        "each migration is applied by exactly one process"
+    );
+    assert_eq!(
+        recorded_migrations(&database).await,
+        embedded_migrations() as i64
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

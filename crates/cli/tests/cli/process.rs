@@ -24,7 +24,10 @@ impl From<Output> for Run {
 /// The binary with a clean environment: no DATABASE_URL, no RUST_LOG, no .env in reach.
 pub fn chatledger() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chatledger"));
-    command.env_remove("DATABASE_URL").env_remove("RUST_LOG").current_dir(std::env::temp_dir());
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .current_dir(std::env::temp_dir());
     command
 }
 
@@ -34,7 +37,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    chatledger().args(args).output().expect("the binary runs").into()
+    chatledger()
+        .args(args)
+        .output()
+        .expect("the binary runs")
+        .into()
 }
 
 /// Asserts a failed run: exit `code`, nothing on stdout, one line on stderr starting `error:`,
@@ -42,7 +49,10 @@ where
 #[track_caller]
 pub fn assert_one_line_failure(run: &Run, code: i32) {
     assert_eq!(run.code, Some(code), "{run:#?}");
-    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("backtrace"), "{run:#?}");
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("backtrace"),
+        "{run:#?}"
+    );
     let first_line = run.stderr.lines().next().unwrap_or_default();
     assert!(first_line.starts_with("error:"), "{run:#?}");
 }

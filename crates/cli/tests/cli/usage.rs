@@ -34,11 +34,18 @@ fn a_missing_database_says_how_to_give_one() {
 
 #[test]
 fn an_unreachable_database_is_one_line_without_the_password() {
-    let run = run(["migrate", "--database-url", "postgres://someone:hunter2@127.0.0.1:1/nowhere"]);
+    let run = run([
+        "migrate",
+        "--database-url",
+        "postgres://someone:hunter2@127.0.0.1:1/nowhere",
+    ]);
 
     assert_one_line_failure(&run, 1);
     assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
-    assert!(!run.stderr.contains("hunter2"), "the password is never printed: {run:#?}");
+    assert!(
+        !run.stderr.contains("hunter2"),
+        "the password is never printed: {run:#?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,243 @@
+//! The one error type of every operation, so that a caller can match on what went wrong instead
+//! of reading PostgreSQL's messages.
+//!
+//! Which variant goes where:
+//!
+//! - [`Error::InvalidInput`]: the input broke a rule that is checked before anything is sent
+//!   (a NUL byte, a negative count, a blank or overlong name, a page size out of range, a tool
+//!   call on a user message). Nothing was written.
+//! - [`Error::SecretRefused`]: a metadata document held a key or a value that looks like a
+//!   credential. The error carries the JSON path, never the value. Nothing was written.
+//! - [`Error::Template`]: a prompt template and its declared variables disagree, a slot is
+//!   malformed, or rendering was given too few or too many variables.
+//! - [`Error::DimensionMismatch`]: an embedding's size differs from the one already recorded for
+//!   its model, or a batch mixes sizes for one model.
+//! - [`Error::NotFound`]: the row asked for does not exist, including a foreign key that points
+//!   at nothing (a message for a missing conversation, a retrieval of a missing embedding).
+//! - [`Error::Conflict`]: a unique rule of the schema would be broken (a second user with the same
+//!   external id, a rank used twice for one message, a second active prompt version).
+//! - [`Error::Database`]: anything else PostgreSQL or the connection reported.
+//! - [`Error::Pool`]: no connection could be taken from the pool.
+//!
+//! Constraint violations that input can still cause are translated by [`Error::from`], so a raw
+//! unique or foreign-key violation does not reach the caller for the cases listed above.
+
+use std::fmt;
+
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
+
+use crate::template::TemplateError;
+
+/// What went wrong in a chatledger operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The row does not exist.
+    #[error("{entity} {key} not found")]
+    NotFound {
+        /// What was looked for, e.g. `conversation`.
+        entity: &'static str,
+        /// The id or name it was looked for by.
+        key: String,
+    },
+    /// Writing would break a unique rule of the schema.
+    #[error("{entity} conflicts with an existing one: {reason}")]
+    Conflict {
+        /// What was being written, e.g. `user`.
+        entity: &'static str,
+        /// Which rule, in words.
+        reason: &'static str,
+    },
+    /// The input broke a rule; nothing was written.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The field, as a path when it is nested (`messages[2].content`).
+        field: String,
+        /// What is wrong with it.
+        reason: InvalidReason,
+    },
+    /// A metadata document holds something shaped like a credential; nothing was written.
+    #[error("{path} looks like a secret and was refused")]
+    SecretRefused {
+        /// Where it is, e.g. `metadata.auth.api_key`. The value is never repeated.
+        path: String,
+    },
+    /// A prompt template is malformed or was rendered with the wrong variables.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// An embedding's size differs from the one recorded for its model.
+    #[error("model {model} embeds into {recorded} dimensions, not {given}")]
+    DimensionMismatch {
+        /// The embedding model.
+        model: String,
+        /// The size already recorded (or, within one batch, the first one seen).
+        recorded: i32,
+        /// The size that was refused.
+        given: i32,
+    },
+    /// PostgreSQL or the connection failed in a way input does not explain.
+    #[error("database error: {0}")]
+    Database(diesel::result::Error),
+    /// No connection could be taken from the pool.
+    #[error("no database connection available: {0}")]
+    Pool(#[from] crate::pool::PoolError),
+}
+
+/// Why an input was refused, for [`Error::InvalidInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvalidReason {
+    /// Text holds a NUL byte, which PostgreSQL cannot store.
+    NulByte,
+    /// A count or duration is below zero.
+    Negative,
+    /// A name is empty or only whitespace.
+    Blank,
+    /// Text is longer than an indexed column allows.
+    TooLong {
+        /// The most bytes allowed.
+        max_bytes: usize,
+    },
+    /// A number is outside the range allowed.
+    OutOfRange {
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+    },
+    /// A floating-point value is NaN or infinite.
+    NotFinite,
+    /// A metadata document is not a JSON object.
+    NotAnObject,
+    /// A JSON document nests deeper than allowed.
+    TooDeep {
+        /// The deepest nesting allowed.
+        max: usize,
+    },
+    /// Deserialised input could not be read, e.g. an unknown enum label.
+    Unreadable(String),
+    /// A rule of the schema, in words.
+    Rule(&'static str),
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NulByte => f.write_str("contains a NUL byte"),
+            Self::Negative => f.write_str("must not be negative"),
+            Self::Blank => f.write_str("must not be blank"),
+            Self::TooLong { max_bytes } => write!(f, "must be at most {max_bytes} bytes long"),
+            Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+            Self::NotFinite => f.write_str("must be a finite number"),
+            Self::NotAnObject => f.write_str("must be a JSON object"),
+            Self::TooDeep { max } => write!(f, "nests deeper than {max} levels"),
+            Self::Unreadable(why) => write!(f, "cannot be read: {why}"),
+            Self::Rule(rule) => f.write_str(rule),
+        }
+    }
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`] for `field`.
+    pub(crate) fn invalid(field: impl Into<String>, reason: InvalidReason) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason,
+        }
+    }
+
+    /// An [`Error::NotFound`] for `entity` looked up by `key`.
+    pub(crate) fn not_found(entity: &'static str, key: impl fmt::Display) -> Self {
+        Self::NotFound {
+            entity,
+            key: key.to_string(),
+        }
+    }
+
+    /// Turns diesel's "no row" into [`Error::NotFound`] and passes every other error through.
+    pub(crate) fn or_not_found(
+        error: diesel::result::Error,
+        entity: &'static str,
+        key: impl fmt::Display,
+    ) -> Self {
+        match error {
+            diesel::result::Error::NotFound => Self::not_found(entity, key),
+            other => Self::from(other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::DatabaseError(kind, info) => translate(kind, info),
+            other => Self::Database(other),
+        }
+    }
+}
+
+/// Maps the violations that input can cause to typed errors, by constraint name.
+fn translate(
+    kind: DatabaseErrorKind,
+    info: Box<dyn DatabaseErrorInformation + Send + Sync>,
+) -> Error {
+    let constraint = info.constraint_name().unwrap_or_default();
+    match kind {
+        DatabaseErrorKind::UniqueViolation => {
+            if let Some((entity, reason)) = unique_rule(constraint) {
+                return Error::Conflict { entity, reason };
+            }
+        }
+        DatabaseErrorKind::ForeignKeyViolation => {
+            if let Some(entity) = referenced_entity(constraint) {
+                let key = uuid_in(info.details()).or_else(|| uuid_in(Some(info.message())));
+                return Error::NotFound {
+                    entity,
+                    key: key.unwrap_or_default(),
+                };
+            }
+        }
+        _ => {}
+    }
+    Error::Database(diesel::result::Error::DatabaseError(kind, info))
+}
+
+fn unique_rule(constraint: &str) -> Option<(&'static str, &'static str)> {
+    Some(match constraint {
+        "users_external_id_key" => ("user", "external_id is taken"),
+        "prompt_versions_one_active_per_name" => {
+            ("prompt version", "another version of this name is active")
+        }
+        "prompt_versions_name_version_key" => ("prompt version", "this version number exists"),
+        "message_retrievals_pkey" => (
+            "retrieval",
+            "the embedding is already recorded for the message",
+        ),
+        "message_retrievals_message_rank_key" => ("retrieval", "the rank is taken for the message"),
+        "messages_pkey" => ("message", "the id is taken"),
+        "users_pkey" => ("user", "the id is taken"),
+        "conversations_pkey" => ("conversation", "the id is taken"),
+        "prompt_versions_pkey" => ("prompt version", "the id is taken"),
+        "feedback_pkey" => ("feedback", "the id is taken"),
+        _ => return None,
+    })
+}
+
+fn referenced_entity(constraint: &str) -> Option<&'static str> {
+    Some(match constraint {
+        "messages_conversation_id_fkey" => "conversation",
+        "conversations_user_id_fkey"
+        | "feedback_user_id_fkey"
+        | "prompt_versions_created_by_fkey" => "user",
+        "message_retrievals_message_id_fkey" | "feedback_message_id_fkey" => "message",
+        "message_retrievals_embedding_id_fkey" => "embedding",
+        "messages_prompt_version_id_fkey" => "prompt version",
+        _ => return None,
+    })
+}
+
+/// The first UUID in a server message such as `Key (message_id)=(…) is not present …`.
+fn uuid_in(text: Option<&str>) -> Option<String> {
+    text?
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .find_map(|word| uuid::Uuid::parse_str(word).ok())
+        .map(|id| id.to_string())
+}
