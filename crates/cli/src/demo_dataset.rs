@@ -317,16 +317,16 @@ async fn write_conversation(
             script.version_index, script.conversation_index
         );
         let order = format!("A-{}", 1000 + script.conversation_index);
-        turn.push(
-            NewMessage::assistant(id, "")
-                .generated_by(version.id, spec.model)
-                .with_token_count(18)
-                .with_tool_calls(vec![ToolCall::new(
-                    &call_id,
-                    "lookup_order",
-                    json!({ "order_id": order }),
-                )]),
-        );
+        let mut lookup = NewMessage::assistant(id, "")
+            .generated_by(version.id, spec.model)
+            .with_token_count(18)
+            .with_tool_calls(vec![ToolCall::new(
+                &call_id,
+                "lookup_order",
+                json!({ "order_id": order }),
+            )]);
+        lookup.finish_reason = Some("tool_calls".to_owned());
+        turn.push(lookup);
         turn.push(sent_to_model(
             NewMessage::tool(
                 id,

@@ -2,7 +2,8 @@
 //!
 //! Each subcommand lives in its own module under `commands/`. This file parses the arguments,
 //! sets up logging on stderr, runs the command and turns its outcome into an exit code:
-//! 0 on success, 2 for a usage error (clap's own), 1 for any other failure, printed as one line.
+//! 0 on success, 2 for a usage error (clap's own, or a [`UsageError`] for values that only make
+//! sense together, such as a time window), 1 for any other failure, printed as one line.
 
 mod commands;
 mod database;
@@ -12,6 +13,10 @@ mod output;
 use std::process::ExitCode;
 
 use clap::Parser;
+use std::io::IsTerminal;
+
+use tracing_subscriber::filter::Directive;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::commands::Command;
 
@@ -48,12 +53,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (warnings and errors by default).
+/// An argument that clap accepted but that makes no sense, e.g. `--since` after `--until`;
+/// it exits 2 like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Targets whose debug output carries data: tokio-postgres logs every statement's bound
+/// parameters (message contents, corrections, metadata) at debug level. They stay at info
+/// whatever `RUST_LOG` asks for.
+const TARGETS_THAT_LOG_DATA: [&str; 1] = ["tokio_postgres=info"];
+
+/// Logs go to stderr, filtered by `RUST_LOG` (warnings and errors by default). Each span that
+/// the filter lets through also logs a line when it closes, with its time, so `RUST_LOG=debug`
+/// shows every operation with its ids and duration.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    for directive in TARGETS_THAT_LOG_DATA {
+        if let Ok(directive) = directive.parse::<Directive>() {
+            filter = filter.add_directive(directive);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -72,9 +97,10 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     }
 
     let message = format!("{error:#}");
+    let code = if error.is::<UsageError>() { 2 } else { 1 };
     eprintln!(
         "error: {}",
         message.split_whitespace().collect::<Vec<_>>().join(" ")
     );
-    ExitCode::FAILURE
+    ExitCode::from(code)
 }

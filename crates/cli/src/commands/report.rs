@@ -12,6 +12,7 @@ use chatledger_query::filters::{ReportFilter, TimeWindow};
 use chatledger_query::reports::{self, PromptRef};
 use serde::Serialize;
 
+use crate::UsageError;
 use crate::database::{connect, require_url};
 use crate::output::{Format, write_rows};
 
@@ -50,7 +51,7 @@ impl Filters {
             self.until.as_deref(),
             chrono::Utc::now(),
         )
-        .context("invalid time window")
+        .map_err(|error| UsageError(format!("invalid time window: {error}")).into())
     }
 
     fn to_filter(&self) -> anyhow::Result<ReportFilter> {
@@ -239,8 +240,10 @@ impl Prepared {
                 min_rated,
                 filters,
             } => Self::PromptCompare {
-                a: a.parse().with_context(|| format!("invalid --a {a:?}"))?,
-                b: b.parse().with_context(|| format!("invalid --b {b:?}"))?,
+                a: a.parse()
+                    .map_err(|error| UsageError(format!("invalid --a {a:?}: {error}")))?,
+                b: b.parse()
+                    .map_err(|error| UsageError(format!("invalid --b {b:?}: {error}")))?,
                 options: reports::CompareOptions {
                     window: filters.window()?,
                     model_name: filters.model,

@@ -6,6 +6,13 @@
     reason = "test helpers outside #[test] functions fail the test by panicking"
 )]
 
+mod demo;
+mod erase_user;
+mod export;
+mod fixture;
+mod logs;
 mod migrate;
 mod process;
+mod report;
+mod seed;
 mod usage;
