@@ -59,7 +59,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Client> {
 
 /// A message row decoded field by field, as the library's `Message` is.
 #[derive(Debug)]
-#[expect(dead_code, reason = "decoded to do the work the library does, and never read")]
+#[expect(
+    dead_code,
+    reason = "decoded to do the work the library does, and never read"
+)]
 pub struct MessageRow {
     /// The message id.
     pub id: Uuid,
@@ -115,7 +118,10 @@ impl MessageRow {
 
 /// A prompt version decoded as the library's `PromptVersion` is, `variables` as a list.
 #[derive(Debug)]
-#[expect(dead_code, reason = "decoded to do the work the library does, and never read")]
+#[expect(
+    dead_code,
+    reason = "decoded to do the work the library does, and never read"
+)]
 pub struct PromptVersionRow {
     /// Its id.
     pub id: Uuid,
@@ -188,7 +194,11 @@ impl Prepared {
 pub struct Role(pub MessageRole);
 
 impl ToSql for Role {
-    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         out.extend_from_slice(self.0.as_str().as_bytes());
         Ok(IsNull::No)
     }

@@ -22,11 +22,18 @@ impl Server {
     /// The server of `database_url`, or a throwaway one started from the machine's binaries.
     pub fn connect_or_start(database_url: Option<String>) -> anyhow::Result<Self> {
         match database_url {
-            Some(url) if !url.trim().is_empty() => Ok(Self { maintenance_url: url, _throwaway: None }),
+            Some(url) if !url.trim().is_empty() => Ok(Self {
+                maintenance_url: url,
+                _throwaway: None,
+            }),
             _ => {
                 eprintln!("no --database-url or DATABASE_URL: starting a throwaway PostgreSQL");
-                let throwaway = ThrowawayPostgres::start().context("could not start a throwaway PostgreSQL")?;
-                Ok(Self { maintenance_url: throwaway.url("postgres"), _throwaway: Some(throwaway) })
+                let throwaway =
+                    ThrowawayPostgres::start().context("could not start a throwaway PostgreSQL")?;
+                Ok(Self {
+                    maintenance_url: throwaway.url("postgres"),
+                    _throwaway: Some(throwaway),
+                })
             }
         }
     }
@@ -47,16 +54,28 @@ impl Server {
 
         if reuse && exists(&admin, &name).await? && seed::is_seeded(&url).await? {
             eprintln!("reusing the seeded database {name}");
-            return Ok(BenchDatabase { name, url, keep: true });
+            return Ok(BenchDatabase {
+                name,
+                url,
+                keep: true,
+            });
         }
 
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         chatledger_domain::migrations::run_pending(&url)
             .await
             .context("migrating the bench database failed")?;
         seed::seed(&url, scale).await?;
-        Ok(BenchDatabase { name, url, keep: reuse })
+        Ok(BenchDatabase {
+            name,
+            url,
+            keep: reuse,
+        })
     }
 
     /// Drops the bench database unless it is kept for reuse.
@@ -66,7 +85,12 @@ impl Server {
             return Ok(());
         }
         let admin = baseline::connect(&self.maintenance_url).await?;
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", database.name)).await?;
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                database.name
+            ))
+            .await?;
         Ok(())
     }
 }
@@ -84,7 +108,10 @@ pub struct BenchDatabase {
 
 async fn exists(admin: &tokio_postgres::Client, name: &str) -> anyhow::Result<bool> {
     let row = admin
-        .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name])
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
         .await?;
     Ok(row.try_get::<_, i64>(0)? > 0)
 }

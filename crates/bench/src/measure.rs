@@ -49,7 +49,9 @@ pub async fn alternate(
 }
 
 /// How long one call of `operation` takes.
-pub async fn time(operation: &mut impl AsyncFnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
+pub async fn time(
+    operation: &mut impl AsyncFnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     operation().await?;
     Ok(started.elapsed())

@@ -49,18 +49,36 @@ impl Scale {
     /// Rounds of the point operations (append, prompt lookup, history page).
     pub fn point_rounds(self) -> Rounds {
         match self {
-            Self::Smoke => Rounds { warm_up: 5, measured: 20 },
-            _ => Rounds { warm_up: 100, measured: 1_000 },
+            Self::Smoke => Rounds {
+                warm_up: 5,
+                measured: 20,
+            },
+            _ => Rounds {
+                warm_up: 100,
+                measured: 1_000,
+            },
         }
     }
 
     /// Rounds of the prompt-feedback report.
     pub fn report_rounds(self) -> Rounds {
         match self {
-            Self::Smoke => Rounds { warm_up: 1, measured: 5 },
-            Self::HundredThousand => Rounds { warm_up: 2, measured: 20 },
-            Self::OneMillion => Rounds { warm_up: 2, measured: 10 },
-            Self::TenMillion => Rounds { warm_up: 1, measured: 5 },
+            Self::Smoke => Rounds {
+                warm_up: 1,
+                measured: 5,
+            },
+            Self::HundredThousand => Rounds {
+                warm_up: 2,
+                measured: 20,
+            },
+            Self::OneMillion => Rounds {
+                warm_up: 2,
+                measured: 10,
+            },
+            Self::TenMillion => Rounds {
+                warm_up: 1,
+                measured: 5,
+            },
         }
     }
 

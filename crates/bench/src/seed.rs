@@ -52,5 +52,8 @@ pub async fn is_seeded(url: &str) -> anyhow::Result<bool> {
         )
         .await;
     // A database without the schema fails the query; it is simply not seeded.
-    Ok(row.ok().and_then(|row| row.try_get::<_, bool>(0).ok()).unwrap_or(false))
+    Ok(row
+        .ok()
+        .and_then(|row| row.try_get::<_, bool>(0).ok())
+        .unwrap_or(false))
 }

@@ -8,6 +8,7 @@ use comfy_table::presets::ASCII_MARKDOWN;
 use comfy_table::{CellAlignment, Table};
 
 use crate::measure::Comparison;
+use crate::scale::Scale;
 
 /// One line of the result table.
 #[derive(Debug, Clone)]
@@ -34,8 +35,14 @@ impl Row {
         Self {
             operation: operation.into(),
             scale: scale.to_owned(),
-            chatledger: [millis(comparison.chatledger.p50()), millis(comparison.chatledger.p99())],
-            baseline: [millis(comparison.baseline.p50()), millis(comparison.baseline.p99())],
+            chatledger: [
+                millis(comparison.chatledger.p50()),
+                millis(comparison.chatledger.p99()),
+            ],
+            baseline: [
+                millis(comparison.baseline.p50()),
+                millis(comparison.baseline.p99()),
+            ],
             ratio,
             server: None,
             target: String::new(),
@@ -58,7 +65,10 @@ impl Row {
         Self {
             operation: operation.into(),
             scale: scale.to_owned(),
-            chatledger: [format!("{chatledger_per_second:.0} {unit}/s"), String::new()],
+            chatledger: [
+                format!("{chatledger_per_second:.0} {unit}/s"),
+                String::new(),
+            ],
             baseline: [
                 baseline_per_second.map_or_else(String::new, |rate| format!("{rate:.0} {unit}/s")),
                 String::new(),
@@ -89,9 +99,15 @@ impl Row {
         self
     }
 
-    /// The same row with the target and whether this run met it.
+    /// The same row with the target and whether this run met it. A smoke run only
+    /// checks that the runner works, so it is never judged.
     pub fn with_target(mut self, target: &str, met: Option<bool>) -> Self {
-        let verdict = match met {
+        let judged = if self.scale == Scale::Smoke.label() {
+            None
+        } else {
+            met
+        };
+        let verdict = match judged {
             Some(true) => " met",
             Some(false) => " NOT met",
             None => "",
@@ -108,7 +124,9 @@ impl Row {
 
 /// Formats a latency in milliseconds with microsecond resolution.
 fn millis(duration: Option<Duration>) -> String {
-    duration.map_or_else(String::new, |duration| format!("{:.3}", duration.as_secs_f64() * 1000.0))
+    duration.map_or_else(String::new, |duration| {
+        format!("{:.3}", duration.as_secs_f64() * 1000.0)
+    })
 }
 
 /// Prints `rows` as a Markdown table on stdout.
@@ -135,7 +153,8 @@ pub fn print(rows: &[Row]) -> anyhow::Result<()> {
             row.chatledger[1].clone(),
             row.baseline[0].clone(),
             row.baseline[1].clone(),
-            row.ratio.map_or_else(String::new, |ratio| format!("{ratio:.3}")),
+            row.ratio
+                .map_or_else(String::new, |ratio| format!("{ratio:.3}")),
             row.server.clone().unwrap_or_default(),
             row.target.clone(),
         ]);

@@ -16,15 +16,28 @@
 //!   at nothing (a message for a missing conversation, a retrieval of a missing embedding).
 //! - [`Error::Conflict`]: a unique rule of the schema would be broken (a second user with the same
 //!   external id, a rank used twice for one message, a second active prompt version).
+//! - [`Error::ConnectionLost`]: the connection broke under a running operation, or the server
+//!   ended the session (terminated backend, shutdown, restart).
 //! - [`Error::Database`]: anything else PostgreSQL or the connection reported.
-//! - [`Error::Pool`]: no connection could be taken from the pool.
+//! - [`Error::Pool`]: no connection could be taken from the pool, including because the server
+//!   cannot be reached.
 //!
 //! Constraint violations that input can still cause are translated by [`Error::from`], so a raw
 //! unique or foreign-key violation does not reach the caller for the cases listed above.
+//!
+//! [`Error::is_retryable`] tells the failures that may pass on a second try (a lost connection,
+//! an unreachable server, a serialization failure, a deadlock) from those that will fail the same
+//! way again.
 
 use std::fmt;
 
-use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
+use diesel::pg::sql_state;
+use diesel::result::{
+    ConnectionError, DatabaseErrorInformation, DatabaseErrorKind, SqlState, SqlStateClass,
+};
+use diesel_async::pooled_connection::PoolError as ManagerError;
+
+use crate::pool::PoolError;
 
 use crate::template::TemplateError;
 
@@ -74,12 +87,19 @@ pub enum Error {
         /// The size that was refused.
         given: i32,
     },
+    /// The connection broke during the operation, or the server ended the session (a
+    /// terminated backend, a shutdown or restart). A transaction that was not committed was
+    /// rolled back by the server; when the connection broke during the commit itself, the outcome
+    /// is unknown to the client (see [`Error::is_retryable`]).
+    #[error("the database connection was lost: {0}")]
+    ConnectionLost(diesel::result::Error),
     /// PostgreSQL or the connection failed in a way input does not explain.
     #[error("database error: {0}")]
     Database(diesel::result::Error),
-    /// No connection could be taken from the pool.
+    /// No connection could be taken from the pool: every one was busy for the whole wait, or a
+    /// new one could not be opened (the server is down, refuses logins, or the URL is wrong).
     #[error("no database connection available: {0}")]
-    Pool(#[from] crate::pool::PoolError),
+    Pool(#[from] PoolError),
 }
 
 /// Why an input was refused, for [`Error::InvalidInput`].
@@ -136,6 +156,34 @@ impl fmt::Display for InvalidReason {
 }
 
 impl Error {
+    /// Whether the same call, made again as it is, may succeed: the failure came from the
+    /// connection, the server's state or a race with another transaction, not from the input.
+    ///
+    /// True for a pool wait or connect that timed out, a server that cannot be reached or is
+    /// starting up or shutting down, a connection that was closed or broken, a session the server
+    /// ended (`pg_terminate_backend`, shutdown), a serialization failure and a deadlock. False for
+    /// everything that input or the data explains: invalid input, refused secrets, template
+    /// errors, conflicts, missing rows, other database errors (a cancelled statement included: it
+    /// would time out again), a closed pool, and refused logins.
+    ///
+    /// Retrying a write as it is stays safe when the connection broke during the commit, the one
+    /// case where the client cannot know whether the transaction committed: rows carry ids that
+    /// the caller chose, so a retry of a write that did commit fails with [`Error::Conflict`]
+    /// (`the id is taken`) instead of writing twice.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::ConnectionLost(_) => true,
+            Self::Database(error) => is_transient_conflict(error),
+            Self::Pool(error) => is_transient_pool_failure(error),
+            Self::NotFound { .. }
+            | Self::Conflict { .. }
+            | Self::InvalidInput { .. }
+            | Self::SecretRefused { .. }
+            | Self::Template(_)
+            | Self::DimensionMismatch { .. } => false,
+        }
+    }
+
     /// An [`Error::InvalidInput`] for `field`.
     pub(crate) fn invalid(field: impl Into<String>, reason: InvalidReason) -> Self {
         Self::InvalidInput {
@@ -167,10 +215,76 @@ impl Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(error: diesel::result::Error) -> Self {
+        if is_lost_connection(&error) {
+            return Self::ConnectionLost(error);
+        }
         match error {
             diesel::result::Error::DatabaseError(kind, info) => translate(kind, info),
             other => Self::Database(other),
         }
+    }
+}
+
+/// Whether `error` says the session is gone: the client could not talk to the server, or the
+/// server ended the session. A failed commit counts when its own error does.
+fn is_lost_connection(error: &diesel::result::Error) -> bool {
+    use diesel::result::Error as Diesel;
+
+    match error {
+        Diesel::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+            _,
+        )
+        | Diesel::BrokenTransactionManager => true,
+        Diesel::DatabaseError(_, info) => info.sqlstate().is_some_and(ends_the_session),
+        Diesel::RollbackErrorOnCommit { commit_error, .. } => is_lost_connection(commit_error),
+        _ => false,
+    }
+}
+
+/// The SQLSTATEs with which the server ends a session, or refuses one while it is not ready.
+fn ends_the_session(code: SqlState) -> bool {
+    code.class() == SqlStateClass::CONNECTION_EXCEPTION
+        || matches!(
+            code,
+            sql_state::ADMIN_SHUTDOWN
+                | sql_state::CRASH_SHUTDOWN
+                | sql_state::CANNOT_CONNECT_NOW
+                | sql_state::IDLE_SESSION_TIMEOUT
+                | sql_state::TOO_MANY_CONNECTIONS
+        )
+}
+
+/// A transaction lost a race with another one and may pass when run again.
+fn is_transient_conflict(error: &diesel::result::Error) -> bool {
+    match error {
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        diesel::result::Error::DatabaseError(_, info) => info.sqlstate().is_some_and(|code| {
+            matches!(
+                code,
+                sql_state::T_R_SERIALIZATION_FAILURE | sql_state::T_R_DEADLOCK_DETECTED
+            )
+        }),
+        diesel::result::Error::RollbackErrorOnCommit { commit_error, .. } => {
+            is_transient_conflict(commit_error)
+        }
+        _ => false,
+    }
+}
+
+/// A pool failure that waiting or reconnecting can cure, as opposed to a closed pool or a
+/// server that refuses these credentials.
+fn is_transient_pool_failure(error: &PoolError) -> bool {
+    match error {
+        PoolError::Timeout(_) => true,
+        PoolError::Backend(ManagerError::QueryError(_)) => true,
+        PoolError::Backend(ManagerError::ConnectionError(
+            ConnectionError::CouldntSetupConfiguration(cause),
+        )) => is_lost_connection(cause),
+        PoolError::Backend(ManagerError::ConnectionError(_))
+        | PoolError::Closed
+        | PoolError::NoRuntimeSpecified
+        | PoolError::PostCreateHook(_) => false,
     }
 }
 

@@ -114,9 +114,11 @@ impl ConnectionSetup {
     fn connect(self, url: &str) -> BoxFuture<'_, ConnectionResult<AsyncPgConnection>> {
         async move {
             let mut connection = AsyncPgConnection::establish(url).await?;
+            // Keeping the typed error (not its text) lets `Error::is_retryable` tell a server
+            // that went away during setup from one that refused the settings.
             self.apply(&mut connection)
                 .await
-                .map_err(|error| diesel::ConnectionError::BadConnection(error.to_string()))?;
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(connection)
         }
         .boxed()

@@ -30,7 +30,11 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for tasks in [1, 8] {
         let comparison = compare(context, tasks).await?;
-        let row = Row::latency(format!("append 1 message, {tasks} task(s)"), context.scale.label(), &comparison);
+        let row = Row::latency(
+            format!("append 1 message, {tasks} task(s)"),
+            context.scale.label(),
+            &comparison,
+        );
         let met = row.ratio().map(|ratio| ratio <= 1.10);
         rows.push(row.with_target("ratio <= 1.10", met));
     }
@@ -51,7 +55,12 @@ async fn compare(context: &Context, tasks: usize) -> anyhow::Result<Comparison> 
         let client = baseline::connect(&context.url).await?;
         let prepared = Prepared::on(&client).await?;
         let connection = context.pool.get().await?;
-        writers.push(Writer { conversation_id, connection, client, prepared });
+        writers.push(Writer {
+            conversation_id,
+            connection,
+            client,
+            prepared,
+        });
     }
     let prompt_version_id = context.prompt_version_id;
     let rounds = context.rounds(context.scale.point_rounds());
@@ -86,7 +95,11 @@ enum Side {
 }
 
 /// Every writer appends one message at once; returns each append's latency.
-async fn round(writers: &mut [Writer], prompt_version_id: Uuid, side: Side) -> anyhow::Result<Samples> {
+async fn round(
+    writers: &mut [Writer],
+    prompt_version_id: Uuid,
+    side: Side,
+) -> anyhow::Result<Samples> {
     let appends = writers.iter_mut().map(|writer| async move {
         let started = Instant::now();
         match side {
@@ -103,7 +116,10 @@ async fn round(writers: &mut [Writer], prompt_version_id: Uuid, side: Side) -> a
     Ok(samples)
 }
 
-async fn append_through_chatledger(writer: &mut Writer, prompt_version_id: Uuid) -> anyhow::Result<()> {
+async fn append_through_chatledger(
+    writer: &mut Writer,
+    prompt_version_id: Uuid,
+) -> anyhow::Result<()> {
     let mut message = NewMessage::assistant(writer.conversation_id, CONTENT)
         .with_token_count(TOKENS)
         .generated_by(prompt_version_id, MODEL);
@@ -114,7 +130,10 @@ async fn append_through_chatledger(writer: &mut Writer, prompt_version_id: Uuid)
     Ok(())
 }
 
-async fn append_through_baseline(writer: &mut Writer, prompt_version_id: Uuid) -> anyhow::Result<()> {
+async fn append_through_baseline(
+    writer: &mut Writer,
+    prompt_version_id: Uuid,
+) -> anyhow::Result<()> {
     let id = Uuid::now_v7();
     let metadata = serde_json::json!({});
     let row = writer

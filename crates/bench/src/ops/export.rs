@@ -28,26 +28,42 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
     let executable = std::env::current_exe().context("cannot find the runner's own executable")?;
     let url = context.url.clone();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(executable).arg(CHILD_COMMAND).arg("--database-url").arg(url).output()
+        Command::new(executable)
+            .arg(CHILD_COMMAND)
+            .arg("--database-url")
+            .arg(url)
+            .output()
     })
     .await??;
     if !output.status.success() {
-        bail!("the export child failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "the export child failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     let report = parse_report(&String::from_utf8_lossy(&output.stdout))?;
 
     let scale = context.scale.label();
     let rate = report.records as f64 / report.seconds;
     let peak_mib = report.peak_kib as f64 / 1024.0;
-    let throughput = Row::throughput(format!("export jsonl, {} records", report.records), scale, rate, None, "records")
-        .with_target(">= 50000 records/s", Some(rate >= 50_000.0));
+    let throughput = Row::throughput(
+        format!("export jsonl, {} records", report.records),
+        scale,
+        rate,
+        None,
+        "records",
+    )
+    .with_target(">= 50000 records/s", Some(rate >= 50_000.0));
     let memory = Row::figure(
         format!("export jsonl, {} records: peak RSS", report.records),
         scale,
         format!("{peak_mib:.1} MiB"),
         String::new(),
     )
-    .with_target("<= 150 MB, flat in records", Some(peak_mib * 1.048_576 <= 150.0));
+    .with_target(
+        "<= 150 MB, flat in records",
+        Some(peak_mib * 1.048_576 <= 150.0),
+    );
     Ok(vec![throughput, memory])
 }
 
@@ -56,7 +72,11 @@ fn parse_report(stdout: &str) -> anyhow::Result<ChildReport> {
     let [records, seconds, peak_kib] = fields.as_slice() else {
         bail!("the export child printed {stdout:?}, not `records seconds peak_kib`");
     };
-    Ok(ChildReport { records: records.parse()?, seconds: seconds.parse()?, peak_kib: peak_kib.parse()? })
+    Ok(ChildReport {
+        records: records.parse()?,
+        seconds: seconds.parse()?,
+        peak_kib: peak_kib.parse()?,
+    })
 }
 
 /// The child's side: one connection, the library's export into a sink, then the figures.
@@ -83,6 +103,9 @@ fn peak_resident_kib() -> anyhow::Result<u64> {
         .lines()
         .find(|line| line.starts_with("VmHWM:"))
         .context("/proc/self/status has no VmHWM")?;
-    let kib = line.split_whitespace().nth(1).context("VmHWM has no value")?;
+    let kib = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM has no value")?;
     Ok(kib.parse()?)
 }

@@ -22,7 +22,12 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
     let client = baseline::connect(&context.url).await?;
     let prepared = Prepared::on(&client).await?;
     let fetch = i64::from(PAGE_SIZE) + 1;
-    let page = PageRequest::after(PAGE_SIZE, HistoryCursor { position: AFTER_POSITION });
+    let page = PageRequest::after(
+        PAGE_SIZE,
+        HistoryCursor {
+            position: AFTER_POSITION,
+        },
+    );
 
     let comparison = alternate(
         context.rounds(context.scale.point_rounds()),
@@ -32,19 +37,32 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
         },
         async || {
             let rows = client
-                .query(&prepared.history, &[&conversation_id, &AFTER_POSITION, &fetch])
+                .query(
+                    &prepared.history,
+                    &[&conversation_id, &AFTER_POSITION, &fetch],
+                )
                 .await?;
-            let mut page = rows.iter().map(MessageRow::decode).collect::<Result<Vec<_>, _>>()?;
+            let mut page = rows
+                .iter()
+                .map(MessageRow::decode)
+                .collect::<Result<Vec<_>, _>>()?;
             page.truncate(PAGE_SIZE as usize);
             Ok(())
         },
     )
     .await?;
 
-    let server =
-        server_execution_time(&client, HISTORY_SQL, &[&conversation_id, &AFTER_POSITION, &fetch]).await?;
+    let server = server_execution_time(
+        &client,
+        HISTORY_SQL,
+        &[&conversation_id, &AFTER_POSITION, &fetch],
+    )
+    .await?;
     let row = Row::latency("history page of 50", context.scale.label(), &comparison)
         .with_server_time(server);
     let met = row.ratio().map(|ratio| ratio <= 1.10);
-    Ok(vec![row.with_target("ratio <= 1.10; p50 at 10m <= 1.5x p50 at 100k", met)])
+    Ok(vec![row.with_target(
+        "ratio <= 1.10; p50 at 10m <= 1.5x p50 at 100k",
+        met,
+    )])
 }

@@ -10,7 +10,12 @@ use crate::table::Row;
 
 /// Fills a table keyed by `generator` with `rows` rows; returns rows per second and the size of
 /// its primary-key index in bytes.
-async fn fill(client: &tokio_postgres::Client, table: &str, generator: &str, rows: u64) -> anyhow::Result<(f64, i64)> {
+async fn fill(
+    client: &tokio_postgres::Client,
+    table: &str,
+    generator: &str,
+    rows: u64,
+) -> anyhow::Result<(f64, i64)> {
     client
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id uuid PRIMARY KEY, payload text NOT NULL);"
@@ -26,7 +31,10 @@ async fn fill(client: &tokio_postgres::Client, table: &str, generator: &str, row
     let elapsed = started.elapsed().as_secs_f64();
 
     let size: i64 = client
-        .query_one("SELECT pg_relation_size(to_regclass($1))", &[&format!("{table}_pkey")])
+        .query_one(
+            "SELECT pg_relation_size(to_regclass($1))",
+            &[&format!("{table}_pkey")],
+        )
         .await?
         .try_get(0)?;
     client.batch_execute(&format!("DROP TABLE {table}")).await?;
@@ -39,11 +47,19 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
     let rows = context.scale.key_rows();
     let scale = context.scale.label();
 
-    let (random_rate, random_size) = fill(&client, "bench_keys_v4", "gen_random_uuid()", rows).await?;
-    let (ordered_rate, ordered_size) = fill(&client, "bench_keys_v7", "uuid_generate_v7()", rows).await?;
+    let (random_rate, random_size) =
+        fill(&client, "bench_keys_v4", "gen_random_uuid()", rows).await?;
+    let (ordered_rate, ordered_size) =
+        fill(&client, "bench_keys_v7", "uuid_generate_v7()", rows).await?;
 
-    let rate = Row::throughput(format!("insert {rows} rows: v7 keys vs v4 keys"), scale, ordered_rate, Some(random_rate), "rows")
-        .with_target("evidence (v7 / v4 rate)", None);
+    let rate = Row::throughput(
+        format!("insert {rows} rows: v7 keys vs v4 keys"),
+        scale,
+        ordered_rate,
+        Some(random_rate),
+        "rows",
+    )
+    .with_target("evidence (v7 / v4 rate)", None);
     let size = Row::figure(
         format!("pkey index size: v7 vs v4 ({rows} rows)"),
         scale,

@@ -100,7 +100,12 @@ pub const PROMPT_NAME: &str = "bench-prompt-3";
 
 impl Context {
     /// Reads the seeded rows the operations work on.
-    pub async fn load(scale: Scale, url: String, pool: PgPool, repeat: Option<usize>) -> anyhow::Result<Self> {
+    pub async fn load(
+        scale: Scale,
+        url: String,
+        pool: PgPool,
+        repeat: Option<usize>,
+    ) -> anyhow::Result<Self> {
         let client = baseline::connect(&url).await?;
         let conversations = client
             .query(
@@ -113,22 +118,38 @@ impl Context {
             .map(|row| row.try_get(0))
             .collect::<Result<Vec<Uuid>, _>>()?;
         let prompt_version_id: Uuid = client
-            .query_one("SELECT id FROM prompt_versions WHERE name = $1 AND is_active", &[&PROMPT_NAME])
+            .query_one(
+                "SELECT id FROM prompt_versions WHERE name = $1 AND is_active",
+                &[&PROMPT_NAME],
+            )
             .await
             .context("the bench database has no active bench prompt")?
             .try_get(0)?;
 
-        Ok(Self { scale, url, pool, repeat, conversations, prompt_version_id })
+        Ok(Self {
+            scale,
+            url,
+            pool,
+            repeat,
+            conversations,
+            prompt_version_id,
+        })
     }
 
     /// The scale's rounds, with `--repeat` as the measured count when given.
     pub fn rounds(&self, default: Rounds) -> Rounds {
-        Rounds { warm_up: default.warm_up, measured: self.repeat.unwrap_or(default.measured) }
+        Rounds {
+            warm_up: default.warm_up,
+            measured: self.repeat.unwrap_or(default.measured),
+        }
     }
 
     /// The seeded conversation the history pages read.
     pub fn history_conversation(&self) -> anyhow::Result<Uuid> {
-        self.conversations.first().copied().context("the bench database has no conversations")
+        self.conversations
+            .first()
+            .copied()
+            .context("the bench database has no conversations")
     }
 }
 

@@ -55,11 +55,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
     let applied = chatledger_domain::migrations::run_pending(&url).await?;
     writeln!(stdout, "Applied {} migration(s).", applied.len())?;
 
-    let pool = connect(&url).await?;
-    let mut connection = pool
-        .get()
-        .await
-        .context("could not connect to the database")?;
+    let mut connection = connect(&url).await?;
     if !args.force && holds_data(&mut connection).await? {
         bail!("the database already holds data; pass --force to load the demo dataset anyway");
     }
@@ -106,7 +102,6 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
         )?;
     }
     drop(connection);
-    drop(pool);
     drop(throwaway);
     Ok(ExitCode::SUCCESS)
 }

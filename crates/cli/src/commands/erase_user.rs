@@ -7,7 +7,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chatledger_domain::users::{self, ErasureReceipt, User};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -26,11 +26,7 @@ pub struct EraseUserArgs {
 
 pub async fn run(args: EraseUserArgs, database_url: Option<String>) -> anyhow::Result<ExitCode> {
     let url = require_url(database_url)?;
-    let pool = connect(&url).await?;
-    let mut connection = pool
-        .get()
-        .await
-        .context("could not connect to the database")?;
+    let mut connection = connect(&url).await?;
 
     let user = find_user(&mut connection, &args.id).await?;
     let _span = tracing::info_span!("command.erase_user", user_id = %user.id).entered();

@@ -8,7 +8,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use chatledger_query::export::{
     self, ExportFormat, ExportOptions, ExportProgress, ExportSummary, NoProgress,
 };
@@ -37,11 +36,7 @@ pub async fn run(args: ExportArgs, database_url: Option<String>) -> anyhow::Resu
     let _span =
         tracing::info_span!("command.export", format = %args.format, redact = !args.no_redact)
             .entered();
-    let pool = connect(&url).await?;
-    let mut connection = pool
-        .get()
-        .await
-        .context("could not connect to the database")?;
+    let mut connection = connect(&url).await?;
 
     let mut options = ExportOptions::new(args.format);
     options.redact = !args.no_redact;

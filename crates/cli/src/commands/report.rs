@@ -137,11 +137,7 @@ pub async fn run(args: ReportArgs, database_url: Option<String>) -> anyhow::Resu
 
     // Arguments are checked before the database is touched, so a typo costs no connection.
     let prepared = Prepared::from_args(args.report)?;
-    let pool = connect(&url).await?;
-    let mut connection = pool
-        .get()
-        .await
-        .context("could not connect to the database")?;
+    let mut connection = connect(&url).await?;
     let mut stdout = std::io::stdout().lock();
 
     match prepared {

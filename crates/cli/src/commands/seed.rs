@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chatledger_domain::FeedbackRating;
 use chatledger_domain::conversations::NewConversation;
 use chatledger_domain::embeddings::{self, NewEmbedding};
@@ -54,11 +54,7 @@ pub async fn run(args: SeedArgs, database_url: Option<String>) -> anyhow::Result
         seed = args.seed
     )
     .entered();
-    let pool = connect(&url).await?;
-    let mut connection = pool
-        .get()
-        .await
-        .context("could not connect to the database")?;
+    let mut connection = connect(&url).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let tag = format!("seed{}-{}", args.seed, Uuid::now_v7().simple());
 
