@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use chatledger_domain::FeedbackRating;
 use chatledger_domain::conversations::NewConversation;
 use chatledger_domain::embeddings::{self, NewEmbedding};
@@ -76,6 +76,12 @@ pub async fn run(args: SeedArgs, database_url: Option<String>) -> anyhow::Result
         written.add(&batch.write(&mut connection).await?);
         next_conversation += batch_size;
     }
+
+    // Fresh statistics, or the planner keeps the estimates of an empty database: an export
+    // right after seeding a million messages ran over 15 minutes without this, 17 s with it.
+    diesel_async::SimpleAsyncConnection::batch_execute(&mut *connection, "ANALYZE")
+        .await
+        .context("could not refresh the planner's statistics")?;
 
     writeln!(
         std::io::stdout().lock(),

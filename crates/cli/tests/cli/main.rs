@@ -10,6 +10,7 @@ mod demo;
 mod erase_user;
 mod export;
 mod fixture;
+mod interrupted_export;
 mod logs;
 mod migrate;
 mod process;

@@ -219,18 +219,25 @@ async fn load_earlier_messages(
         }
     }
 
-    let mut query = messages::table
+    // One `= ANY` probe of the (conversation_id, position) index per conversation; the rows at
+    // or after a conversation's bound are dropped here. An OR of one (conversation, position)
+    // term per conversation says the same in SQL, but PostgreSQL plans 256 such terms slowly
+    // and badly (an export of 150k answers took 17 s with it, against 3 s with this).
+    let conversation_ids: Vec<Uuid> = bounds.iter().map(|(id, _)| *id).collect();
+    let highest_bound = bounds.iter().map(|(_, bound)| *bound).max().unwrap_or(0);
+    let bound_of: HashMap<Uuid, i32> = bounds.into_iter().collect();
+    let rows: Vec<EarlierMessage> = messages::table
         .select(EarlierMessage::as_select())
+        .filter(messages::conversation_id.eq_any(&conversation_ids))
+        .filter(messages::position.lt(highest_bound))
         .order((messages::conversation_id.asc(), messages::position.asc()))
-        .into_boxed();
-    for (conversation_id, before) in bounds {
-        query = query.or_filter(
-            messages::conversation_id
-                .eq(conversation_id)
-                .and(messages::position.lt(before)),
-        );
-    }
-    let rows: Vec<EarlierMessage> = query.load(connection).await?;
+        .load(connection)
+        .await?;
+    let rows = rows.into_iter().filter(|row| {
+        bound_of
+            .get(&row.conversation_id)
+            .is_some_and(|bound| row.position < *bound)
+    });
 
     let mut by_conversation: HashMap<Uuid, Vec<EarlierMessage>> = HashMap::new();
     for row in rows {
