@@ -68,7 +68,12 @@ async fn appends_stay_whole_and_the_pool_heals_when_backends_are_killed() {
     let mut writers = JoinSet::new();
     for task in 0..TASKS {
         let progress = Arc::clone(&progress);
-        writers.spawn(write_turns(pool.clone(), Arc::clone(&ledger), task, progress));
+        writers.spawn(write_turns(
+            pool.clone(),
+            Arc::clone(&ledger),
+            task,
+            progress,
+        ));
     }
     let reports = writers.join_all().await;
     let elapsed = started.elapsed();
@@ -245,8 +250,11 @@ async fn terminate_all(admin: &mut AsyncPgConnection, application_name: &str) ->
     }
 
     let terminated: Vec<Terminated> = diesel::sql_query(
-        "SELECT pid FROM pg_stat_activity
-          WHERE application_name = $1 AND pg_terminate_backend(pid)",
+        // Materialised first, so that no other backend is ever passed to pg_terminate_backend.
+        "WITH victims AS MATERIALIZED (
+             SELECT pid FROM pg_stat_activity
+              WHERE application_name = $1 AND pid <> pg_backend_pid())
+         SELECT pid FROM victims WHERE pg_terminate_backend(pid)",
     )
     .bind::<Text, _>(application_name)
     .load(admin)

@@ -51,7 +51,9 @@ async fn calls_fail_retryably_while_the_server_is_down_and_recover_after() {
             .unwrap(),
     );
     let url = server.url("postgres");
-    chatledger_domain::migrations::run_pending(&url).await.unwrap();
+    chatledger_domain::migrations::run_pending(&url)
+        .await
+        .unwrap();
     let conversation = conversation(&url).await;
     let pool = pool(&url);
 
@@ -197,7 +199,10 @@ async fn receive_until(
         panic!("the caller stopped");
     })
     .await;
-    assert!(found.is_ok(), "no such call within {STEP_TIMEOUT:?}: {seen:#?}");
+    assert!(
+        found.is_ok(),
+        "no such call within {STEP_TIMEOUT:?}: {seen:#?}"
+    );
 }
 
 async fn stop(server: &Arc<ThrowawayPostgres>) {

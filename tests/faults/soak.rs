@@ -55,7 +55,12 @@ async fn mixed_traffic_keeps_every_invariant() {
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for task in 0..TASKS {
-        tasks.spawn(run_task(pool.clone(), Arc::clone(&ledger), task, ops_per_task));
+        tasks.spawn(run_task(
+            pool.clone(),
+            Arc::clone(&ledger),
+            task,
+            ops_per_task,
+        ));
     }
     let reports = tasks.join_all().await;
     let elapsed = started.elapsed();

@@ -35,13 +35,21 @@ async fn a_statement_timeout_cancels_a_report_stuck_behind_a_lock() {
     let options = TokenUsageOptions::default();
 
     let started = Instant::now();
-    let report = tokio::time::timeout(Duration::from_secs(10), reports::token_usage(&mut conn, &options))
-        .await
-        .expect("the report returned instead of hanging");
+    let report = tokio::time::timeout(
+        Duration::from_secs(10),
+        reports::token_usage(&mut conn, &options),
+    )
+    .await
+    .expect("the report returned instead of hanging");
     let cancelled_after = started.elapsed();
     match report {
         Err(ReportError::Database(diesel::result::Error::DatabaseError(_, info))) => {
-            assert_eq!(info.sqlstate(), Some(sql_state::QUERY_CANCELED), "{}", info.message());
+            assert_eq!(
+                info.sqlstate(),
+                Some(sql_state::QUERY_CANCELED),
+                "{}",
+                info.message()
+            );
         }
         other => panic!("expected a cancelled statement, got {other:?}"),
     }
@@ -69,12 +77,20 @@ async fn a_statement_timeout_cancels_a_report_stuck_behind_a_lock() {
         reports::token_usage(&mut untimed_conn, &options),
     )
     .await;
-    assert!(waiting.is_err(), "without a timeout the report should still wait");
+    assert!(
+        waiting.is_err(),
+        "without a timeout the report should still wait"
+    );
     drop(untimed_conn);
     drop(untimed);
 
     locker.batch_execute("ROLLBACK").await.unwrap();
     let rows = reports::token_usage(&mut conn, &options).await.unwrap();
-    assert!(rows.is_empty(), "the same connection serves the report once the lock is gone");
-    eprintln!("statement timeout: {TIMEOUT:?} configured, report cancelled after {cancelled_after:?}");
+    assert!(
+        rows.is_empty(),
+        "the same connection serves the report once the lock is gone"
+    );
+    eprintln!(
+        "statement timeout: {TIMEOUT:?} configured, report cancelled after {cancelled_after:?}"
+    );
 }

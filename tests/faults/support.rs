@@ -30,7 +30,11 @@ pub struct Ledger {
 
 impl Ledger {
     /// Writes the ledger with `conversations` conversations and `embeddings` chunks.
-    pub async fn create(conn: &mut AsyncPgConnection, conversations: usize, embeddings: usize) -> Self {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        conversations: usize,
+        embeddings: usize,
+    ) -> Self {
         let user = users::create(conn, NewUser::new(format!("auth|{}", Uuid::now_v7())))
             .await
             .unwrap();

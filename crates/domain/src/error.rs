@@ -355,3 +355,118 @@ fn uuid_in(text: Option<&str>) -> Option<String> {
         .find_map(|word| uuid::Uuid::parse_str(word).ok())
         .map(|id| id.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use deadpool::managed::TimeoutType;
+
+    use super::*;
+
+    /// A server error that carries only a SQLSTATE, as PostgreSQL reports one.
+    struct ServerError(SqlState);
+
+    impl DatabaseErrorInformation for ServerError {
+        fn message(&self) -> &str {
+            "the server refused"
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+        fn sqlstate(&self) -> Option<SqlState> {
+            Some(self.0)
+        }
+    }
+
+    fn server(kind: DatabaseErrorKind, code: SqlState) -> diesel::result::Error {
+        diesel::result::Error::DatabaseError(kind, Box::new(ServerError(code)))
+    }
+
+    fn driver(kind: DatabaseErrorKind) -> diesel::result::Error {
+        diesel::result::Error::DatabaseError(kind, Box::new("connection closed".to_owned()))
+    }
+
+    #[test]
+    fn a_session_the_server_ended_is_a_lost_connection_and_retryable() {
+        for error in [
+            server(DatabaseErrorKind::Unknown, sql_state::ADMIN_SHUTDOWN),
+            server(DatabaseErrorKind::Unknown, sql_state::CANNOT_CONNECT_NOW),
+            server(DatabaseErrorKind::Unknown, sql_state::CONNECTION_FAILURE),
+            driver(DatabaseErrorKind::UnableToSendCommand),
+            driver(DatabaseErrorKind::ClosedConnection),
+            diesel::result::Error::BrokenTransactionManager,
+        ] {
+            let error = Error::from(error);
+            assert!(matches!(error, Error::ConnectionLost(_)), "{error:?}");
+            assert!(error.is_retryable(), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn races_between_transactions_are_retryable_database_errors() {
+        for error in [
+            server(
+                DatabaseErrorKind::SerializationFailure,
+                sql_state::T_R_SERIALIZATION_FAILURE,
+            ),
+            server(DatabaseErrorKind::Unknown, sql_state::T_R_DEADLOCK_DETECTED),
+        ] {
+            let error = Error::from(error);
+            assert!(matches!(error, Error::Database(_)), "{error:?}");
+            assert!(error.is_retryable(), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn what_input_or_data_explains_is_not_retryable() {
+        for error in [
+            server(DatabaseErrorKind::Unknown, sql_state::QUERY_CANCELED),
+            server(
+                DatabaseErrorKind::CheckViolation,
+                sql_state::CHECK_VIOLATION,
+            ),
+            server(
+                DatabaseErrorKind::UniqueViolation,
+                sql_state::UNIQUE_VIOLATION,
+            ),
+            diesel::result::Error::NotFound,
+        ] {
+            assert!(!Error::from(error).is_retryable());
+        }
+        assert!(!Error::not_found("user", "u").is_retryable());
+        assert!(!Error::invalid("name", InvalidReason::Blank).is_retryable());
+    }
+
+    #[test]
+    fn an_unreachable_server_is_retryable_and_a_refused_login_is_not() {
+        let setup_failed = |cause| PoolError::Backend(ManagerError::ConnectionError(cause));
+        let refused = setup_failed(ConnectionError::CouldntSetupConfiguration(driver(
+            DatabaseErrorKind::UnableToSendCommand,
+        )));
+        let bad_password = setup_failed(ConnectionError::CouldntSetupConfiguration(server(
+            DatabaseErrorKind::Unknown,
+            sql_state::INVALID_PASSWORD,
+        )));
+        let bad_url = setup_failed(ConnectionError::InvalidConnectionUrl("x".to_owned()));
+
+        assert!(Error::from(refused).is_retryable());
+        assert!(Error::from(PoolError::Timeout(TimeoutType::Wait)).is_retryable());
+        assert!(!Error::from(bad_password).is_retryable());
+        assert!(!Error::from(bad_url).is_retryable());
+        assert!(!Error::from(PoolError::Closed).is_retryable());
+    }
+}

@@ -14,6 +14,9 @@ use std::net::Ipv6Addr;
 
 use regex::{Captures, Regex};
 
+/// Passes after the first that [`Redactor::redact`] may make before it stops looking.
+const MAX_EXTRA_PASSES: usize = 8;
+
 /// A kind of item that a [`Redactor`] replaces, with the placeholder it becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Redacted {
@@ -117,6 +120,27 @@ impl Redactor {
     /// `text` with every detected item replaced by its placeholder; borrowed when nothing was
     /// found.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut text = self.redact_once(text);
+
+        // One pass can uncover an item that the next pass finds: a placeholder ends the digit
+        // run that hid a phone number behind another (fuzzing found
+        // `(0478448810+48(047844880`). Passes only turn text into placeholders, so repeating
+        // until nothing changes reaches a fixed point in a few; the bound is a safety net.
+        for _ in 0..MAX_EXTRA_PASSES {
+            let changed = match self.redact_once(&text) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(changed) => Some(changed),
+            };
+            match changed {
+                Some(changed) => text = Cow::Owned(changed),
+                None => break,
+            }
+        }
+        text
+    }
+
+    /// One pass over every kind, in order; borrowed when nothing was found.
+    fn redact_once<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
         for kind in Redacted::ALL {
             // A candidate that turned out not to be an item still makes the regex crate
