@@ -33,8 +33,12 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    // A missing .env is normal; a malformed one is reported by the command that needs the URL.
-    let _ = dotenvy::dotenv();
+    // A missing .env is normal; one that cannot be read is an error to fix, not to ignore.
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        return fail(&anyhow::Error::new(error).context("could not read the .env file"));
+    }
     let cli = Cli::parse();
     init_logging();
 

@@ -2,7 +2,7 @@
 
 use std::os::unix::ffi::OsStrExt;
 
-use crate::process::{assert_one_line_failure, chatledger, run};
+use crate::process::{Run, assert_one_line_failure, chatledger, run};
 
 #[test]
 fn an_unknown_subcommand_is_a_usage_error() {
@@ -54,4 +54,35 @@ fn a_malformed_database_url_is_one_line() {
 
     assert_one_line_failure(&run, 1);
     assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+}
+
+#[test]
+fn a_malformed_environment_is_one_line() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(
+        directory.path().join(".env"),
+        "this line is not KEY=value\n\"unterminated",
+    )
+    .unwrap();
+
+    let from_dotenv = chatledger()
+        .arg("migrate")
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    let from_variable = chatledger()
+        .arg("migrate")
+        .env("DATABASE_URL", "postgres://[not a host")
+        .output()
+        .unwrap();
+
+    let from_dotenv: Run = from_dotenv.into();
+    assert!(
+        from_dotenv.stderr.contains(".env"),
+        "the error names the file: {from_dotenv:#?}"
+    );
+    for run in [from_dotenv, from_variable.into()] {
+        assert_one_line_failure(&run, 1);
+        assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+    }
 }

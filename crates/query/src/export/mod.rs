@@ -1,9 +1,9 @@
 //! Streaming the labelled dataset that feedback exists for, in the formats training tools read.
 //!
-//! An export walks the rated assistant answers in keyset pages ([`page`]), loads each page's
-//! earlier messages, feedback and retrieved chunks in one query per kind, writes one JSON line per
-//! record ([`records`]) and drops the page before reading the next. Memory therefore follows the
-//! page size (and the length of the longest conversation on a page), never the dataset.
+//! An export walks the rated assistant answers in keyset pages (module `page`), loads each
+//! page's earlier messages, feedback and retrieved chunks in one query per kind, writes one JSON
+//! line per record (module `records`) and drops the page before reading the next. Memory
+//! therefore follows the page size (and the longest conversation on a page), never the dataset.
 //!
 //! Every text written is redacted ([`crate::redact`]) unless [`ExportOptions::redact`] is turned
 //! off. [`export`] writes to any [`Write`]; [`export_to_path`] writes a file that appears under
