@@ -44,9 +44,14 @@ pub const HISTORY_SQL: &str = "SELECT \"messages\".\"id\", \"messages\".\"conver
     \"messages\".\"created_at\" FROM \"messages\" WHERE ((\"messages\".\"conversation_id\" = $1) \
     AND (\"messages\".\"position\" > $2)) ORDER BY \"messages\".\"position\" ASC LIMIT $3";
 
-/// Opens one connection; its driver task ends when the client is dropped.
+/// Opens one connection, named `chatledger-bench-baseline` in `pg_stat_activity`; its driver
+/// task ends when the client is dropped.
 pub async fn connect(url: &str) -> anyhow::Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
+    let mut config: tokio_postgres::Config =
+        url.parse().context("the database URL is not valid")?;
+    config.application_name("chatledger-bench-baseline");
+    let (client, connection) = config
+        .connect(NoTls)
         .await
         .context("the baseline client could not connect")?;
     tokio::spawn(async move {
