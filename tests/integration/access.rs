@@ -48,14 +48,20 @@ async fn the_application_role_writes_rows_but_cannot_change_the_schema() {
     run_sql(&mut app, SETUP).await.unwrap();
     run_sql(
         &mut app,
-        "INSERT INTO messages (conversation_id, role, content, token_count)
-             VALUES ('00000000-0000-7000-8000-0000000000c1', 'user', 'hello', 3);
+        "INSERT INTO prompt_versions (id, name, version, template)
+             VALUES ('00000000-0000-7000-8000-0000000000f1', 'answer', 1, 'a');
+         INSERT INTO messages (conversation_id, role, content, token_count, prompt_version_id)
+             VALUES ('00000000-0000-7000-8000-0000000000c1', 'assistant', 'hello', 3,
+                     '00000000-0000-7000-8000-0000000000f1');
+         INSERT INTO feedback (message_id, rating) SELECT id, 'thumbs_up' FROM messages;
          UPDATE messages SET token_count = 4;
          UPDATE conversations SET title = 'greeting';
          DELETE FROM messages;",
     )
     .await
-    .expect("the application role inserts, updates and deletes rows, triggers included");
+    .expect(
+        "the application role inserts, updates and deletes rows, the counting triggers included",
+    );
 
     for statement in [
         "ALTER TABLE messages ADD COLUMN sneaky text",
@@ -86,6 +92,7 @@ async fn the_analyst_role_reads_everything_and_writes_nothing() {
         "embeddings",
         "message_retrievals",
         "feedback",
+        "prompt_version_stats",
         "__diesel_schema_migrations",
     ] {
         run_sql(&mut analyst, &format!("SELECT * FROM {table} LIMIT 1"))

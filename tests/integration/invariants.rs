@@ -669,3 +669,118 @@ async fn feedback_categories_cannot_hold_null() {
 
     assert_refused_by(result, "feedback_categories_no_nulls");
 }
+
+// The counts kept for the prompt-feedback report: messages per version in a sharded rollup,
+// and each feedback row's copy of its message's prompt version.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prompt_version_counts_follow_every_writer() {
+    let (database, mut connection) = seeded().await;
+    run_sql(
+        &mut connection,
+        "INSERT INTO prompt_versions (id, name, version, template) VALUES
+             ('00000000-0000-7000-8000-0000000000f1', 'answer', 1, 'a'),
+             ('00000000-0000-7000-8000-0000000000f2', 'answer', 2, 'b')",
+    )
+    .await
+    .unwrap();
+
+    let tasks: Vec<_> = (0..8)
+        .map(|writer| {
+            let url = database.url().to_owned();
+            tokio::spawn(async move {
+                let mut connection =
+                    <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await.unwrap();
+                for insert in 0..10 {
+                    let version = if (writer + insert) % 3 == 0 { "f1" } else { "f2" };
+                    let conversation = if insert % 2 == 0 { CONVERSATION } else { OTHER_CONVERSATION };
+                    run_sql(
+                        &mut connection,
+                        &format!(
+                            "INSERT INTO messages (conversation_id, role, content, prompt_version_id)
+                             SELECT '{conversation}', 'assistant', 'a' || n,
+                                    '00000000-0000-7000-8000-0000000000{version}'
+                               FROM generate_series(1, {}) AS n",
+                            insert % 4 + 1
+                        ),
+                    )
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    run_sql(
+        &mut connection,
+        "DELETE FROM messages WHERE content = 'a1' AND position % 2 = 0",
+    )
+    .await
+    .unwrap();
+    run_sql(
+        &mut connection,
+        &format!("DELETE FROM conversations WHERE id = '{OTHER_CONVERSATION}'"),
+    )
+    .await
+    .unwrap();
+
+    let disagreeing = number(
+        &mut connection,
+        "SELECT count(*) AS value FROM prompt_versions AS pv
+          WHERE (SELECT coalesce(sum(messages), 0) FROM prompt_version_stats WHERE prompt_version_id = pv.id)
+             <> (SELECT count(*) FROM messages WHERE prompt_version_id = pv.id)",
+    )
+    .await;
+    assert_eq!(
+        disagreeing, 0,
+        "the rollup equals the messages of each version"
+    );
+    assert!(number(&mut connection, "SELECT count(*) AS value FROM messages").await > 0);
+
+    let changed = run_sql(
+        &mut connection,
+        "UPDATE messages SET prompt_version_id = NULL",
+    )
+    .await;
+    assert_refused_by(changed, "messages_prompt_version_immutable");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feedback_carries_its_messages_prompt_version_whatever_the_writer_says() {
+    let (_database, mut connection) = seeded().await;
+    run_sql(
+        &mut connection,
+        &format!(
+            "INSERT INTO prompt_versions (id, name, version, template) VALUES
+                 ('00000000-0000-7000-8000-0000000000f1', 'answer', 1, 'a'),
+                 ('00000000-0000-7000-8000-0000000000f2', 'answer', 2, 'b');
+             INSERT INTO messages (id, conversation_id, role, content, prompt_version_id) VALUES
+                 ('00000000-0000-7000-8000-0000000000a1', '{CONVERSATION}', 'assistant', 'x',
+                  '00000000-0000-7000-8000-0000000000f1'),
+                 ('00000000-0000-7000-8000-0000000000a2', '{CONVERSATION}', 'user', 'y', NULL);
+             INSERT INTO feedback (message_id, rating, prompt_version_id) VALUES
+                 ('00000000-0000-7000-8000-0000000000a1', 'thumbs_up', '00000000-0000-7000-8000-0000000000f2'),
+                 ('00000000-0000-7000-8000-0000000000a2', 'thumbs_up', '00000000-0000-7000-8000-0000000000f2');"
+        ),
+    )
+    .await
+    .unwrap();
+    let wrong =
+        "SELECT count(*) AS value FROM feedback AS f JOIN messages AS m ON m.id = f.message_id
+                  WHERE f.prompt_version_id IS DISTINCT FROM m.prompt_version_id";
+    assert_eq!(
+        number(&mut connection, wrong).await,
+        0,
+        "a forged version is replaced on insert"
+    );
+
+    run_sql(
+        &mut connection,
+        "UPDATE feedback SET prompt_version_id = '00000000-0000-7000-8000-0000000000f2'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(number(&mut connection, wrong).await, 0, "and on update");
+}

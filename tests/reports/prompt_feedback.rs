@@ -261,3 +261,41 @@ async fn an_empty_window_is_refused() {
         "{error:?}"
     );
 }
+
+/// Without a window or a model name the report reads the counts the database keeps
+/// (`prompt_version_stats`, `feedback.prompt_version_id`); with a window that holds every
+/// message it reads the messages. Both must give the same rows, after deletes too.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kept_counts_answer_like_the_messages_do() {
+    let database = TestDatabase::new().await;
+    let mut connection = database.connect().await;
+    dataset(&mut connection).await;
+    let everything = ReportFilter {
+        window: TimeWindow {
+            since: Some(fixtures::at("2000-01-01T00:00:00Z")),
+            until: None,
+        },
+        ..ReportFilter::default()
+    };
+
+    let counted = prompt_feedback(&mut connection, &ReportFilter::default())
+        .await
+        .unwrap();
+    let scanned = prompt_feedback(&mut connection, &everything).await.unwrap();
+    assert_eq!(counted, scanned);
+    assert_eq!(row(&counted, "support", 1).messages, 11);
+
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut connection,
+        "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE prompt_version_id IS NOT NULL LIMIT 3)",
+    )
+    .await
+    .unwrap();
+    let counted = prompt_feedback(&mut connection, &ReportFilter::default())
+        .await
+        .unwrap();
+    let scanned = prompt_feedback(&mut connection, &everything).await.unwrap();
+    assert_eq!(counted, scanned, "the counts follow deletes");
+    let total: i64 = counted.iter().map(|row| row.messages).sum();
+    assert_eq!(total, 16 - 3);
+}

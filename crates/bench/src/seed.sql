@@ -1,7 +1,8 @@
 -- Set-wise seeding of a benchmark database. Seeding only, never a measured path: with
 -- session_replication_role = replica the row triggers (positions, counters, the counter guard)
 -- and the foreign-key checks are skipped, and the counters they would have kept are set at the
--- end with one UPDATE from the messages themselves.
+-- end with one UPDATE from the messages themselves; the copies and counts that the feedback
+-- and statement-level triggers would have kept are written directly.
 -- Parameters, as session settings: bench.messages (total) and bench.per_conversation.
 SET session_replication_role = replica;
 
@@ -55,17 +56,26 @@ SELECT uuid_generate_v7(), c.id, p,
   JOIN bench_versions AS v ON v.n = (c.n * 7 + p) % 50;
 
 -- Feedback on every tenth message (an assistant answer): 10% of all messages.
-INSERT INTO feedback (message_id, user_id, rating, comment, correction, created_at)
+INSERT INTO feedback (message_id, user_id, rating, comment, correction, created_at,
+                      prompt_version_id)
 SELECT m.id, c.user_id,
        CASE WHEN (m.position / 10 + c.n) % 10 < 6 THEN 'thumbs_up'
             WHEN (m.position / 10 + c.n) % 10 < 9 THEN 'thumbs_down'
             ELSE 'neutral' END::feedback_rating,
        'bench comment',
        CASE WHEN (m.position / 10 + c.n) % 10 BETWEEN 6 AND 8 THEN 'A better answer.' END,
-       m.created_at + interval '1 minute'
+       m.created_at + interval '1 minute',
+       m.prompt_version_id
   FROM messages AS m
   JOIN bench_conversations AS c ON c.id = m.conversation_id
  WHERE m.position % 10 = 0;
+
+-- What the statement-level triggers on messages would have counted.
+INSERT INTO prompt_version_stats (prompt_version_id, shard, messages)
+SELECT prompt_version_id, 0, count(*)
+  FROM messages
+ WHERE prompt_version_id IS NOT NULL
+ GROUP BY prompt_version_id;
 
 UPDATE conversations AS c
    SET total_tokens = s.total_tokens,

@@ -43,6 +43,9 @@ pub struct Conversation {
 /// A conversation to start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, diesel::Insertable)]
 #[diesel(table_name = conversations, check_for_backend(diesel::pg::Pg))]
+// No column written here has a database default other than NULL, so None binds NULL;
+// that keeps the INSERT one statement that diesel can prepare once and cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewConversation {
     /// The id to create it under; [`NewConversation::new`] makes a fresh v7 id.
     pub id: Uuid,

@@ -40,6 +40,9 @@ pub struct Feedback {
 /// Feedback to submit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, diesel::Insertable)]
 #[diesel(table_name = feedback, check_for_backend(diesel::pg::Pg))]
+// No column written here has a database default other than NULL, so None binds NULL;
+// that keeps the INSERT one statement that diesel can prepare once and cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewFeedback {
     /// The id to record it under; [`NewFeedback::new`] makes a fresh v7 id.
     pub id: Uuid,

@@ -61,6 +61,9 @@ pub struct PromptVersion {
 /// A prompt version to publish. [`publish`] assigns its number, inserting it with this row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, diesel::Insertable)]
 #[diesel(table_name = prompt_versions, check_for_backend(diesel::pg::Pg))]
+// No column written here has a database default other than NULL, so None binds NULL;
+// that keeps the INSERT one statement that diesel can prepare once and cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewPromptVersion {
     /// The id to publish it under; [`NewPromptVersion::new`] makes a fresh v7 id. Unused when
     /// an identical version already exists.

@@ -34,6 +34,9 @@ pub struct Retrieval {
 /// A retrieval to record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, diesel::Insertable)]
 #[diesel(table_name = message_retrievals, check_for_backend(diesel::pg::Pg))]
+// No column written here has a database default other than NULL, so None binds NULL;
+// that keeps the INSERT one statement that diesel can prepare once and cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewRetrieval {
     /// The message, which must exist (or be written in the same turn).
     pub message_id: Uuid,
