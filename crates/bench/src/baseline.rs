@@ -33,7 +33,7 @@ pub const ACTIVE_PROMPT_SQL: &str = "SELECT \"prompt_versions\".\"id\", \
     \"prompt_versions\".\"notes\", \"prompt_versions\".\"metadata\", \
     \"prompt_versions\".\"created_by\", \"prompt_versions\".\"created_at\" \
     FROM \"prompt_versions\" WHERE ((\"prompt_versions\".\"name\" = $1) AND \
-    (\"prompt_versions\".\"is_active\" = $2)) LIMIT $3";
+    \"prompt_versions\".\"is_active\") LIMIT $2";
 
 /// The library's `messages::history`.
 pub const HISTORY_SQL: &str = "SELECT \"messages\".\"id\", \"messages\".\"conversation_id\", \

@@ -229,9 +229,11 @@ pub async fn activate(
 pub async fn active(conn: &mut AsyncPgConnection, name: &str) -> Result<PromptVersion, Error> {
     guard::text("name", name)?;
 
+    // `is_active` itself, not `is_active = $2`: the partial index's predicate must be in the
+    // SQL text for a cached (generic) plan to use the index.
     prompt_versions::table
         .filter(prompt_versions::name.eq(name))
-        .filter(prompt_versions::is_active.eq(true))
+        .filter(prompt_versions::is_active)
         .select(PromptVersion::as_select())
         .first(conn)
         .await

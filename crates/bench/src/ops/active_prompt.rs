@@ -21,7 +21,7 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
         },
         async || {
             let row = client
-                .query_one(&prepared.active_prompt, &[&PROMPT_NAME, &true, &1_i64])
+                .query_one(&prepared.active_prompt, &[&PROMPT_NAME, &1_i64])
                 .await?;
             PromptVersionRow::decode(&row)?;
             Ok(())
@@ -29,8 +29,7 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
     )
     .await?;
 
-    let server =
-        server_execution_time(&client, ACTIVE_PROMPT_SQL, &[&PROMPT_NAME, &true, &1_i64]).await?;
+    let server = server_execution_time(&client, ACTIVE_PROMPT_SQL, &[&PROMPT_NAME, &1_i64]).await?;
     let row = Row::latency("active prompt lookup", context.scale.label(), &comparison)
         .with_server_time(server);
     let met = row.ratio().map(|ratio| ratio <= 1.10);

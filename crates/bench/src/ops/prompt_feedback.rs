@@ -45,12 +45,7 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
             Ok(())
         },
         async || {
-            let rows = client
-                .query(
-                    &statement,
-                    &[&no_text, &no_versions],
-                )
-                .await?;
+            let rows = client.query(&statement, &[&no_text, &no_versions]).await?;
             for row in &rows {
                 let thumbs_up: i64 = row.try_get("thumbs_up")?;
                 let thumbs_down: i64 = row.try_get("thumbs_down")?;
@@ -62,12 +57,8 @@ pub async fn run(context: &Context) -> anyhow::Result<Vec<Row>> {
     )
     .await?;
 
-    let server = server_execution_time(
-        &client,
-        PROMPT_FEEDBACK_SQL,
-        &[&no_text, &no_versions],
-    )
-    .await?;
+    let server =
+        server_execution_time(&client, PROMPT_FEEDBACK_SQL, &[&no_text, &no_versions]).await?;
     let row = Row::latency("prompt-feedback report", context.scale.label(), &comparison)
         .with_server_time(server);
     let row = if context.scale == Scale::TenMillion {
