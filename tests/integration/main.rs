@@ -8,6 +8,7 @@
 )]
 
 mod access;
+mod enums;
 mod harness;
 mod invariants;
 mod migrations;
