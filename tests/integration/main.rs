@@ -12,6 +12,7 @@ mod enums;
 mod harness;
 mod invariants;
 mod migrations;
+mod plans;
 mod schema_drift;
 mod support;
 mod uuid_keys;
