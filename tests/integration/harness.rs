@@ -1,22 +1,10 @@
 //! The harness itself: each test's database is its own, fully migrated, and gone afterwards.
 
 use chatledger_tests::TestDatabase;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
-async fn count(connection: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(connection)
-        .await
-        .unwrap()
-        .count
-}
+use crate::support::{Number, number};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_tests_do_not_see_each_others_rows() {
@@ -31,13 +19,13 @@ async fn parallel_tests_do_not_see_each_others_rows() {
         .unwrap();
 
     assert_eq!(
-        count(&mut first_connection, "SELECT count(*) AS count FROM users").await,
+        number(&mut first_connection, "SELECT count(*) AS value FROM users").await,
         1
     );
     assert_eq!(
-        count(
+        number(
             &mut second_connection,
-            "SELECT count(*) AS count FROM users"
+            "SELECT count(*) AS value FROM users"
         )
         .await,
         0
@@ -49,9 +37,9 @@ async fn every_test_database_starts_fully_migrated() {
     let database = TestDatabase::new().await;
     let mut connection = database.connect().await;
 
-    let applied = count(
+    let applied = number(
         &mut connection,
-        "SELECT count(*) AS count FROM __diesel_schema_migrations",
+        "SELECT count(*) AS value FROM __diesel_schema_migrations",
     )
     .await;
     let embedded = chatledger_domain::migrations::status(database.url())
@@ -68,25 +56,25 @@ async fn a_dropped_test_database_is_removed_from_the_server() {
     let observer = TestDatabase::new().await;
     let mut connection = observer.connect().await;
     let exists = |name: String| {
-        diesel::sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+        diesel::sql_query("SELECT count(*) AS value FROM pg_database WHERE datname = $1")
             .bind::<Text, _>(name)
     };
 
     assert_eq!(
         exists(name.clone())
-            .get_result::<Count>(&mut connection)
+            .get_result::<Number>(&mut connection)
             .await
             .unwrap()
-            .count,
+            .value,
         1
     );
     drop(database);
     assert_eq!(
         exists(name)
-            .get_result::<Count>(&mut connection)
+            .get_result::<Number>(&mut connection)
             .await
             .unwrap()
-            .count,
+            .value,
         0
     );
 }

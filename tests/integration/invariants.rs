@@ -5,10 +5,10 @@
 
 use chatledger_tests::TestDatabase;
 use diesel::result::DatabaseErrorKind;
-use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
+use diesel::sql_types::{Integer, Text, Timestamptz};
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 
-use crate::support::{assert_error_kind, assert_refused_by, run_sql};
+use crate::support::{assert_error_kind, assert_refused_by, number, run_sql};
 
 const USER: &str = "00000000-0000-7000-8000-000000000001";
 const OTHER_USER: &str = "00000000-0000-7000-8000-000000000002";
@@ -30,20 +30,6 @@ async fn seeded() -> (TestDatabase, AsyncPgConnection) {
     .await
     .unwrap();
     (database, connection)
-}
-
-#[derive(diesel::QueryableByName, Debug, PartialEq)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    value: i64,
-}
-
-async fn number(connection: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Number>(connection)
-        .await
-        .unwrap()
-        .value
 }
 
 async fn total_tokens(connection: &mut AsyncPgConnection, conversation: &str) -> i64 {

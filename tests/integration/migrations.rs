@@ -83,10 +83,7 @@ async fn all_up_all_down_all_up_gives_the_same_schema() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_library_embeds_every_migration_directory() {
-    let directories = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
-        .unwrap()
-        .filter(|entry| entry.as_ref().unwrap().path().join("up.sql").is_file())
-        .count();
+    let directories = chatledger_tests::migration_directories();
 
     let embedded = migrations::status(TestDatabase::new().await.url())
         .await

@@ -3,6 +3,21 @@
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
+/// One `bigint` column named `value`, for queries that compute a single number.
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+pub struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub value: i64,
+}
+
+/// Runs `sql`, which selects one `bigint` as `value`, and returns it.
+pub async fn number(connection: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel_async::RunQueryDsl::get_result::<Number>(diesel::sql_query(sql), connection)
+        .await
+        .unwrap()
+        .value
+}
+
 /// Runs `sql` (one or more statements) and returns diesel's error, if any.
 pub async fn run_sql(connection: &mut AsyncPgConnection, sql: &str) -> Result<(), Error> {
     connection.batch_execute(sql).await

@@ -94,6 +94,16 @@ fn ensure_template(admin_url: &Url) -> String {
     template
 }
 
+/// How many migrations the repository holds (directories of `migrations/` with an `up.sql`),
+/// which the library must embed, every one.
+pub fn migration_directories() -> usize {
+    std::fs::read_dir(MIGRATIONS_DIR)
+        .expect("the migrations folder is readable")
+        .flatten()
+        .filter(|entry| entry.path().join("up.sql").is_file())
+        .count()
+}
+
 fn migrations_hash() -> u64 {
     let mut paths: Vec<_> = walk(Path::new(MIGRATIONS_DIR));
     paths.sort();

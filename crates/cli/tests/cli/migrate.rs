@@ -25,10 +25,7 @@ async fn recorded_migrations(database: &TestDatabase) -> i64 {
 
 /// The migration directories of the repository, which the binary embeds.
 fn embedded_migrations() -> usize {
-    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations"))
-        .unwrap()
-        .filter(|entry| entry.as_ref().unwrap().path().join("up.sql").is_file())
-        .count()
+    chatledger_tests::migration_directories()
 }
 
 #[tokio::test(flavor = "multi_thread")]
