@@ -45,10 +45,7 @@ pub struct FeedbackCategoryRow {
 /// One row per prompt version and category, by version, then most frequent category first.
 /// Feedback on messages without a prompt version is not counted.
 #[tracing::instrument(name = "report.feedback_categories", skip_all, fields(
-    since = ?filter.window.since,
-    until = ?filter.window.until,
-    prompt_name = filter.prompt_name.as_deref(),
-    model_name = filter.model_name.as_deref(),
+    filter = ?filter,
 ))]
 pub async fn feedback_categories(
     connection: &mut AsyncPgConnection,

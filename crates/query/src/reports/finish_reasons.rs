@@ -65,10 +65,7 @@ struct ReasonCount {
 /// One row per model and finish reason of assistant messages, by model, then most frequent
 /// reason first.
 #[tracing::instrument(name = "report.finish_reasons", skip_all, fields(
-    since = ?options.filter.window.since,
-    until = ?options.filter.window.until,
-    prompt_name = options.filter.prompt_name.as_deref(),
-    model_name = options.filter.model_name.as_deref(),
+    filter = ?options.filter,
     max_length_share = options.max_length_share,
 ))]
 pub async fn finish_reasons(

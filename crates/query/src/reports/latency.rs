@@ -41,10 +41,7 @@ pub struct LatencyRow {
 
 /// One row per model among the messages that have a latency, by model name.
 #[tracing::instrument(name = "report.latency", skip_all, fields(
-    since = ?filter.window.since,
-    until = ?filter.window.until,
-    prompt_name = filter.prompt_name.as_deref(),
-    model_name = filter.model_name.as_deref(),
+    filter = ?filter,
 ))]
 pub async fn latency(
     connection: &mut AsyncPgConnection,

@@ -98,10 +98,7 @@ impl From<VersionCounts> for PromptFeedbackRow {
 /// with zeros. The time window and model name filter the messages; the prompt name filters
 /// the versions.
 #[tracing::instrument(name = "report.prompt_feedback", skip_all, fields(
-    since = ?filter.window.since,
-    until = ?filter.window.until,
-    prompt_name = filter.prompt_name.as_deref(),
-    model_name = filter.model_name.as_deref(),
+    filter = ?filter,
 ))]
 pub async fn prompt_feedback(
     connection: &mut AsyncPgConnection,

@@ -51,10 +51,7 @@ struct SourceCounts {
 /// One row per retrieved source, worst first: highest thumbs-down share, then most
 /// thumbs-down, then most retrieved; sources without ratings last.
 #[tracing::instrument(name = "report.retrieval_feedback", skip_all, fields(
-    since = ?filter.window.since,
-    until = ?filter.window.until,
-    prompt_name = filter.prompt_name.as_deref(),
-    model_name = filter.model_name.as_deref(),
+    filter = ?filter,
 ))]
 pub async fn retrieval_feedback(
     connection: &mut AsyncPgConnection,

@@ -67,10 +67,7 @@ pub struct TokenAnomalyRow {
 
 /// The assistant messages above `factor` × their group's median, newest first.
 #[tracing::instrument(name = "report.token_anomalies", skip_all, fields(
-    since = ?options.filter.window.since,
-    until = ?options.filter.window.until,
-    prompt_name = options.filter.prompt_name.as_deref(),
-    model_name = options.filter.model_name.as_deref(),
+    filter = ?options.filter,
     factor = options.factor,
 ))]
 pub async fn token_anomalies(

@@ -87,10 +87,7 @@ impl UsageCounts {
 
 /// One row per UTC day and model (and user, with `per_user`), oldest day first.
 #[tracing::instrument(name = "report.token_usage", skip_all, fields(
-    since = ?options.filter.window.since,
-    until = ?options.filter.window.until,
-    prompt_name = options.filter.prompt_name.as_deref(),
-    model_name = options.filter.model_name.as_deref(),
+    filter = ?options.filter,
     per_user = options.per_user,
     priced = options.prices.is_some(),
 ))]
