@@ -104,6 +104,9 @@ async fn appends_stay_whole_and_the_pool_heals_when_backends_are_killed() {
 
     // Every connection now idle in the pool is killed too; the same pool must still serve every
     // caller on the first attempt, finding the dead connections out instead of handing them out.
+    // The last kills of the load may have left the pool with no open connection at all, so it is
+    // filled first: otherwise there would be nothing idle to kill, and the check would prove nothing.
+    fill(&pool).await;
     let idle_killed = terminate_all(&mut admin, &application_name).await;
     wait_until_gone(&mut admin, &idle_killed).await;
     assert!(!idle_killed.is_empty());
@@ -130,6 +133,14 @@ async fn appends_stay_whole_and_the_pool_heals_when_backends_are_killed() {
     assert_eq!(totals.messages, 2 * turns);
     assert_eq!(totals.retrievals, 2 * turns);
     assert_eq!(support::violations(&mut admin).await, Violations::NONE);
+}
+
+/// Opens every connection the pool may hold (all checked out at once, then returned).
+async fn fill(pool: &PgPool) {
+    let mut held = Vec::new();
+    for _ in 0..POOL_SIZE {
+        held.push(pool.get().await.unwrap());
+    }
 }
 
 fn pool(url: &str, application_name: &str) -> PgPool {
