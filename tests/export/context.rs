@@ -168,3 +168,63 @@ async fn every_page_size_writes_the_same_records() {
     }
     assert_eq!(lines(&expected).len(), 6);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
+    let mut ledger = Ledger::new().await;
+    let long = ledger.conversation().await;
+    let short = ledger.conversation().await;
+
+    // The export fetches its cursor 2 048 rows at a time; answers at positions 2, 2 050 and
+    // 4 100 sit in the first, second and third fetch of one conversation.
+    crate::support::run_sql(
+        &mut ledger.connection,
+        &format!(
+            "INSERT INTO messages (conversation_id, role, content)
+             SELECT '{long}', CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END::message_role,
+                    'message ' || n
+               FROM generate_series(1, 4200) AS n"
+        ),
+    )
+    .await;
+    for position in [2, 2_050, 4_100] {
+        let answer = crate::support::message_at(&mut ledger.connection, long, position).await;
+        ledger.rate(answer, Rating::up()).await;
+    }
+    ledger.append(short, Message::user("short question")).await;
+    let short_answer = ledger
+        .append(short, Message::assistant("short answer"))
+        .await;
+    ledger.rate(short_answer, Rating::up()).await;
+
+    let (records, summary) = ledger.export(ExportFormat::Jsonl).await;
+
+    assert_eq!(summary.records_written, 4);
+    let mut long_records: Vec<(usize, Vec<&str>, &str)> = records
+        .iter()
+        .filter(|record| record["conversation_id"] == json!(long))
+        .map(|record| {
+            (
+                record["context"].as_array().map_or(0, Vec::len),
+                contents(&record["context"]),
+                record["content"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    long_records.sort_by_key(|(length, _, _)| *length);
+    assert_eq!(long_records.len(), 3);
+    for ((length, context, content), position) in long_records.iter().zip([2, 2_050, 4_100]) {
+        let expected: Vec<String> = (1..position).map(|n| format!("message {n}")).collect();
+        assert_eq!(*length, position - 1);
+        assert_eq!(
+            context, &expected,
+            "the context of the answer at {position}"
+        );
+        assert_eq!(*content, format!("message {position}"));
+    }
+    let short_record = records
+        .iter()
+        .find(|record| record["conversation_id"] == json!(short))
+        .unwrap();
+    assert_eq!(contents(&short_record["context"]), vec!["short question"]);
+}

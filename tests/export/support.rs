@@ -275,3 +275,25 @@ pub fn lines(text: &str) -> Vec<Value> {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
 }
+
+/// Runs `sql`, statements that set data up, and fails the test if the database refuses them.
+pub async fn run_sql(connection: &mut AsyncPgConnection, sql: &str) {
+    diesel_async::SimpleAsyncConnection::batch_execute(connection, sql)
+        .await
+        .unwrap();
+}
+
+/// The id of the message at `position` in `conversation_id`.
+pub async fn message_at(
+    connection: &mut AsyncPgConnection,
+    conversation_id: Uuid,
+    position: i32,
+) -> Uuid {
+    messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::position.eq(position))
+        .select(messages::id)
+        .get_result(connection)
+        .await
+        .unwrap()
+}

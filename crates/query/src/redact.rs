@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::net::Ipv6Addr;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 
 /// Passes after the first that [`Redactor::redact`] may make before it stops looking.
 const MAX_EXTRA_PASSES: usize = 8;
@@ -90,6 +90,9 @@ const PHONE_PATTERN: &str = r"(?x)
 /// Finds and replaces personal data and secrets; compile it once and reuse it.
 #[derive(Debug, Clone)]
 pub struct Redactor {
+    /// Every pattern in one automaton: text that none of them matches anywhere is clean, and
+    /// is answered by one scan instead of one per pattern.
+    any_candidate: RegexSet,
     secret: Regex,
     email: Regex,
     card: Regex,
@@ -108,6 +111,14 @@ impl Redactor {
     /// Compiles the patterns.
     pub fn new() -> Self {
         Self {
+            any_candidate: compile_set(&[
+                SECRET_PATTERN,
+                EMAIL_PATTERN,
+                CARD_PATTERN,
+                IPV4_PATTERN,
+                IPV6_PATTERN,
+                PHONE_PATTERN,
+            ]),
             secret: compile(SECRET_PATTERN),
             email: compile(EMAIL_PATTERN),
             card: compile(CARD_PATTERN),
@@ -120,6 +131,11 @@ impl Redactor {
     /// `text` with every detected item replaced by its placeholder; borrowed when nothing was
     /// found.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        // Replacements happen only where a pattern matches, so text without a single candidate
+        // is returned as it is; most texts are such text.
+        if !self.any_candidate.is_match(text) {
+            return Cow::Borrowed(text);
+        }
         let mut text = self.redact_once(text);
 
         // One pass can uncover an item that the next pass finds: a placeholder ends the digit
@@ -195,6 +211,14 @@ impl Redactor {
 )]
 fn compile(pattern: &str) -> Regex {
     Regex::new(pattern).expect("redaction patterns are valid")
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "the patterns are constants, and every one is compiled by the unit tests"
+)]
+fn compile_set(patterns: &[&str]) -> RegexSet {
+    RegexSet::new(patterns).expect("redaction patterns are valid")
 }
 
 /// The placeholder when `is_item` says the match is one, else the match unchanged.

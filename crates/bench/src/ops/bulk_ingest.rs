@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::Context;
 use crate::baseline::{self, Role};
 use crate::scale::MESSAGES_PER_CONVERSATION;
+use crate::stats::median;
 use crate::table::Row;
 
 /// Rows per multi-row `INSERT`: the library's chunk, 65 535 bind parameters over 12 columns.
@@ -265,9 +266,4 @@ fn tempfile_path() -> anyhow::Result<std::path::PathBuf> {
         std::process::id(),
         Uuid::now_v7()
     )))
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }

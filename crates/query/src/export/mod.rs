@@ -1,9 +1,11 @@
 //! Streaming the labelled dataset that feedback exists for, in the formats training tools read.
 //!
-//! An export walks the rated assistant answers in keyset pages (module `page`), loads each
-//! page's earlier messages, feedback and retrieved chunks in one query per kind, writes one JSON
-//! line per record (module `records`) and drops the page before reading the next. Memory
-//! therefore follows the page size (and the longest conversation on a page), never the dataset.
+//! An export reads, through one cursor (module `page`), the messages of every conversation with
+//! a candidate, up to its last candidate, in position order; it loads each page's feedback and
+//! retrieved chunks in one query per kind, and writes one JSON line per record (module
+//! `records`). Each earlier message is redacted and serialised once and reused by every later
+//! record of its conversation. Memory therefore follows the page size and the longest
+//! conversation, never the dataset.
 //!
 //! Every text written is redacted ([`crate::redact`]) unless [`ExportOptions::redact`] is turned
 //! off. [`export`] writes to any [`Write`]; [`export_to_path`] writes a file that appears under
@@ -15,19 +17,19 @@ mod page;
 mod records;
 mod summary;
 
-use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use diesel_async::AsyncPgConnection;
 use tracing::Instrument;
+use uuid::Uuid;
 
 pub use format::{ExportFormat, UnknownFormat};
 pub use summary::{ExportProgress, ExportSummary, NoProgress, SkipReason};
 
 use crate::redact::Redactor;
-use page::Keyset;
-use records::{CandidateView, Outcome, Redaction};
+use page::MessageCursor;
+use records::{CandidateView, ContextEntry, Outcome, Redaction};
 
 /// Candidates per page unless the caller says otherwise.
 pub const DEFAULT_PAGE_SIZE: u32 = 256;
@@ -165,7 +167,7 @@ async fn write_records<W: Write + Send>(
     progress: &mut dyn ExportProgress,
 ) -> Result<ExportSummary, ExportError> {
     let format = options.format;
-    let page_size = i64::from(options.page_size.max(1));
+    let page_size = usize::try_from(options.page_size.max(1)).unwrap_or(usize::MAX);
     let redactor = options.redact.then(Redactor::new);
     let redaction = Redaction(redactor.as_ref());
     let mut summary = ExportSummary::new(format, options.redact);
@@ -177,36 +179,36 @@ async fn write_records<W: Write + Send>(
     };
     progress.started(total);
 
-    let mut keyset = Keyset::START;
+    // The earlier messages of the conversation being read; a conversation may run on over
+    // several pages, so they outlive the page.
+    let mut conversation: Option<Uuid> = None;
+    let mut earlier: Vec<ContextEntry> = Vec::new();
     let mut line = Vec::new();
-    while let Some(mut page) = page::load_page(connection, format, keyset, page_size).await? {
-        let conversations: HashMap<_, _> = std::mem::take(&mut page.earlier)
-            .into_iter()
-            .map(|(conversation_id, earlier)| {
-                (
-                    conversation_id,
-                    records::context_entries(earlier, redaction),
-                )
-            })
-            .collect();
 
-        for view in CandidateView::of_page(&page, &conversations) {
-            line.clear();
-            match records::encode(format, &view, redaction, &mut line)? {
-                Outcome::Encoded => {
-                    output.write_all(&line)?;
-                    summary.count_written();
-                }
-                Outcome::Skipped(reason) => summary.count_skipped(reason),
+    let mut cursor = MessageCursor::open(connection, format).await?;
+    while let Some(page) = cursor.next_page(connection, page_size).await? {
+        for message in &page.messages {
+            if conversation != Some(message.conversation_id) {
+                conversation = Some(message.conversation_id);
+                earlier.clear();
             }
+
+            if message.is_candidate {
+                let view = CandidateView::new(message, &earlier, &page);
+                line.clear();
+                match records::encode(format, &view, redaction, &mut line)? {
+                    Outcome::Encoded => {
+                        output.write_all(&line)?;
+                        summary.count_written();
+                    }
+                    Outcome::Skipped(reason) => summary.count_skipped(reason),
+                }
+            }
+            earlier.push(ContextEntry::of(message, redaction)?);
         }
 
-        tracing::debug!(candidates = page.candidates.len(), "export page written");
+        tracing::debug!(candidates = page.candidates(), "export page written");
         progress.advanced(summary.candidates_examined, summary.records_written);
-        match page.next_keyset() {
-            Some(next) => keyset = next,
-            None => break,
-        }
     }
 
     progress.finished(&summary);

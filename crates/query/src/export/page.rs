@@ -1,54 +1,79 @@
-//! The queries of an export: one page of candidate answers at a time, then everything the page's
-//! records need in one query per kind, so that nothing grows with the size of the dataset.
+//! The queries of an export: one cursor over the messages that records are made of, read a
+//! batch at a time, and the feedback and retrieved chunks of each page's candidates in one
+//! query per kind, so that nothing grows with the size of the dataset.
 //!
-//! Candidates are read in `(conversation_id, position)` order, the order of the unique index on
-//! messages, with the last candidate of a page as the keyset of the next. That order keeps the
-//! answers of one conversation on as few pages as possible, so its earlier messages are loaded
-//! about once rather than once per answer.
+//! The cursor (`export_messages.sql`) starts from feedback, so only conversations with a
+//! candidate are read, and then walks each of them once in position order, from its first
+//! message to its last candidate. A conversation's earlier messages are therefore read once
+//! however many of its answers are rated, and never once per answer or once per page.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
-use chatledger_schema::schema::{
-    embeddings, feedback, message_retrievals, messages, prompt_versions,
+use chatledger_schema::schema::sql_types::{
+    FeedbackRating as SqlFeedbackRating, MessageRole as SqlRole,
 };
+use chatledger_schema::schema::{embeddings, feedback, message_retrievals, messages};
 use chatledger_schema::{FeedbackRating, MessageRole};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::ExportFormat;
 
-/// An assistant answer that has feedback of the kind a format wants.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = messages, check_for_backend(Pg))]
-pub(super) struct Candidate {
+/// The rows an export reads, in (conversation, position) order.
+const EXPORT_MESSAGES_SQL: &str = include_str!("export_messages.sql");
+
+/// The cursor's name; one export runs per transaction, so one name suffices.
+const CURSOR_NAME: &str = "chatledger_export_messages";
+
+/// Rows fetched from the cursor per round trip: enough to make the round trips cheap, few
+/// enough that a batch of long messages stays small.
+const FETCH_ROWS: u32 = 2_048;
+
+/// A message the export reads: the context of later candidates, and a candidate itself when
+/// `is_candidate` says so.
+#[derive(Debug, QueryableByName)]
+pub(super) struct ExportMessage {
+    #[diesel(sql_type = SqlUuid)]
     pub(super) id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
     pub(super) conversation_id: Uuid,
-    pub(super) position: i32,
+    #[diesel(sql_type = SqlRole)]
+    pub(super) role: MessageRole,
+    #[diesel(sql_type = Text)]
     pub(super) content: String,
+    #[diesel(sql_type = Nullable<Text>)]
     pub(super) model_name: Option<String>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
     pub(super) tool_calls: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(super) tool_call_id: Option<String>,
+    /// An assistant answer with feedback of a rating the format wants.
+    #[diesel(sql_type = Bool)]
+    pub(super) is_candidate: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    prompt_name: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    prompt_version: Option<i32>,
+}
+
+impl ExportMessage {
+    /// The prompt version that produced the message, if one did.
+    pub(super) fn prompt(&self) -> Option<PromptLabel<'_>> {
+        let name = self.prompt_name.as_deref()?;
+        let version = self.prompt_version?;
+        Some(PromptLabel { name, version })
+    }
 }
 
 /// The prompt version that produced a candidate.
-#[derive(Debug)]
-pub(super) struct PromptLabel {
-    pub(super) name: String,
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PromptLabel<'m> {
+    pub(super) name: &'m str,
     pub(super) version: i32,
-}
-
-/// A message that may come before a candidate in its conversation.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = messages, check_for_backend(Pg))]
-pub(super) struct EarlierMessage {
-    pub(super) conversation_id: Uuid,
-    pub(super) position: i32,
-    pub(super) role: MessageRole,
-    pub(super) content: String,
-    pub(super) tool_calls: Option<serde_json::Value>,
-    pub(super) tool_call_id: Option<String>,
 }
 
 /// One feedback row on a candidate.
@@ -80,28 +105,13 @@ pub(super) struct Chunk {
     pub(super) chunk_text: String,
 }
 
-/// Where the next page starts: after this place in this conversation.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Keyset {
-    conversation_id: Uuid,
-    position: i32,
-}
-
-impl Keyset {
-    /// Before every message: positions start at 1.
-    pub(super) const START: Self = Self {
-        conversation_id: Uuid::nil(),
-        position: 0,
-    };
-}
-
-/// A page of candidates with what their records need, grouped by the message it belongs to.
+/// A run of messages that ends with the page's last candidate (or with the last message), and
+/// what its candidates' records need.
 #[derive(Debug)]
 pub(super) struct Page {
-    pub(super) candidates: Vec<(Candidate, Option<PromptLabel>)>,
-    /// Per conversation, its earlier messages in position order, up to the page's last
-    /// candidate in it.
-    pub(super) earlier: HashMap<Uuid, Vec<EarlierMessage>>,
+    /// In (conversation, position) order; a page may begin inside a conversation that the
+    /// previous page began.
+    pub(super) messages: Vec<ExportMessage>,
     /// Per candidate, its feedback from oldest to newest.
     pub(super) feedback: HashMap<Uuid, Vec<Feedback>>,
     /// Per candidate, its retrieved chunks by rank; empty unless the format wants them.
@@ -109,12 +119,95 @@ pub(super) struct Page {
 }
 
 impl Page {
-    /// Where the page after this one starts.
-    pub(super) fn next_keyset(&self) -> Option<Keyset> {
-        self.candidates.last().map(|(last, _)| Keyset {
-            conversation_id: last.conversation_id,
-            position: last.position,
+    pub(super) fn candidates(&self) -> usize {
+        self.messages
+            .iter()
+            .filter(|message| message.is_candidate)
+            .count()
+    }
+}
+
+/// The export's cursor, with the rows fetched but not yet handed out.
+pub(super) struct MessageCursor {
+    format: ExportFormat,
+    fetched: VecDeque<ExportMessage>,
+    exhausted: bool,
+}
+
+impl MessageCursor {
+    /// Declares the cursor in the connection's transaction, which must be open; the cursor is
+    /// closed when the transaction ends.
+    pub(super) async fn open(
+        connection: &mut AsyncPgConnection,
+        format: ExportFormat,
+    ) -> QueryResult<Self> {
+        // The cursor's plan is index probes, which JIT compilation does not speed up; compiling
+        // it took about 0.8 s of a 7 s export of 100 000 records (docs/benchmarks.md). `LOCAL`
+        // ends the setting with the export's transaction.
+        diesel::sql_query("SET LOCAL jit = off")
+            .execute(connection)
+            .await?;
+        diesel::sql_query(format!(
+            "DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {EXPORT_MESSAGES_SQL}"
+        ))
+        .bind::<Array<SqlFeedbackRating>, _>(format.candidate_ratings())
+        .execute(connection)
+        .await?;
+        Ok(Self {
+            format,
+            fetched: VecDeque::new(),
+            exhausted: false,
         })
+    }
+
+    /// The next page of at most `page_size` candidates (at least one), with the messages before
+    /// them that earlier pages did not hand out; `None` after the last page.
+    pub(super) async fn next_page(
+        &mut self,
+        connection: &mut AsyncPgConnection,
+        page_size: usize,
+    ) -> QueryResult<Option<Page>> {
+        let mut messages = Vec::new();
+        let mut candidate_ids = Vec::new();
+        while candidate_ids.len() < page_size.max(1) {
+            let Some(message) = self.next_message(connection).await? else {
+                break;
+            };
+            if message.is_candidate {
+                candidate_ids.push(message.id);
+            }
+            messages.push(message);
+        }
+        if messages.is_empty() {
+            return Ok(None);
+        }
+
+        let feedback = load_feedback(connection, &candidate_ids).await?;
+        let retrievals = if self.format.includes_retrievals() {
+            load_retrievals(connection, &candidate_ids).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(Some(Page {
+            messages,
+            feedback,
+            retrievals,
+        }))
+    }
+
+    async fn next_message(
+        &mut self,
+        connection: &mut AsyncPgConnection,
+    ) -> QueryResult<Option<ExportMessage>> {
+        if self.fetched.is_empty() && !self.exhausted {
+            let batch: Vec<ExportMessage> =
+                diesel::sql_query(format!("FETCH FORWARD {FETCH_ROWS} FROM {CURSOR_NAME}"))
+                    .load(connection)
+                    .await?;
+            self.exhausted = batch.len() < FETCH_ROWS as usize;
+            self.fetched.extend(batch);
+        }
+        Ok(self.fetched.pop_front())
     }
 }
 
@@ -141,118 +234,13 @@ pub(super) async fn count_candidates(
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// The page of at most `page_size` candidates after `after`, with everything its records need;
-/// `None` after the last page.
-pub(super) async fn load_page(
-    connection: &mut AsyncPgConnection,
-    format: ExportFormat,
-    after: Keyset,
-    page_size: i64,
-) -> QueryResult<Option<Page>> {
-    // `conversation_id >= …` repeats what the OR implies so that PostgreSQL starts its index scan
-    // at the keyset instead of at the first conversation.
-    let rows: Vec<(Candidate, Option<String>, Option<i32>)> = messages::table
-        .left_join(prompt_versions::table)
-        .filter(is_candidate(format.candidate_ratings()))
-        .filter(messages::conversation_id.ge(after.conversation_id))
-        .filter(
-            messages::conversation_id
-                .gt(after.conversation_id)
-                .or(messages::position.gt(after.position)),
-        )
-        .order((messages::conversation_id.asc(), messages::position.asc()))
-        .limit(page_size)
-        .select((
-            Candidate::as_select(),
-            prompt_versions::name.nullable(),
-            prompt_versions::version.nullable(),
-        ))
-        .load(connection)
-        .await?;
-    let candidates: Vec<(Candidate, Option<PromptLabel>)> = rows
-        .into_iter()
-        .map(|(candidate, name, version)| {
-            let prompt = name
-                .zip(version)
-                .map(|(name, version)| PromptLabel { name, version });
-            (candidate, prompt)
-        })
-        .collect();
-    if candidates.is_empty() {
-        return Ok(None);
-    }
-
-    let candidate_ids: Vec<Uuid> = candidates
-        .iter()
-        .map(|(candidate, _)| candidate.id)
-        .collect();
-    let earlier = load_earlier_messages(connection, &candidates).await?;
-    let feedback = load_feedback(connection, &candidate_ids).await?;
-    let retrievals = if format.includes_retrievals() {
-        load_retrievals(connection, &candidate_ids).await?
-    } else {
-        HashMap::new()
-    };
-
-    Ok(Some(Page {
-        candidates,
-        earlier,
-        feedback,
-        retrievals,
-    }))
-}
-
-/// The messages before the last candidate of each conversation on the page, in one query.
-async fn load_earlier_messages(
-    connection: &mut AsyncPgConnection,
-    candidates: &[(Candidate, Option<PromptLabel>)],
-) -> QueryResult<HashMap<Uuid, Vec<EarlierMessage>>> {
-    // Candidates come in (conversation, position) order, so the last one seen per conversation
-    // has the highest position.
-    let mut bounds: Vec<(Uuid, i32)> = Vec::new();
-    for (candidate, _) in candidates {
-        match bounds.last_mut() {
-            Some((conversation_id, bound)) if *conversation_id == candidate.conversation_id => {
-                *bound = candidate.position;
-            }
-            _ => bounds.push((candidate.conversation_id, candidate.position)),
-        }
-    }
-
-    // One `= ANY` probe of the (conversation_id, position) index per conversation; the rows at
-    // or after a conversation's bound are dropped here. An OR of one (conversation, position)
-    // term per conversation says the same in SQL, but PostgreSQL plans 256 such terms slowly
-    // and badly (an export of 150k answers took 17 s with it, against 3 s with this).
-    let conversation_ids: Vec<Uuid> = bounds.iter().map(|(id, _)| *id).collect();
-    let highest_bound = bounds.iter().map(|(_, bound)| *bound).max().unwrap_or(0);
-    let bound_of: HashMap<Uuid, i32> = bounds.into_iter().collect();
-    let rows: Vec<EarlierMessage> = messages::table
-        .select(EarlierMessage::as_select())
-        .filter(messages::conversation_id.eq_any(&conversation_ids))
-        .filter(messages::position.lt(highest_bound))
-        .order((messages::conversation_id.asc(), messages::position.asc()))
-        .load(connection)
-        .await?;
-    let rows = rows.into_iter().filter(|row| {
-        bound_of
-            .get(&row.conversation_id)
-            .is_some_and(|bound| row.position < *bound)
-    });
-
-    let mut by_conversation: HashMap<Uuid, Vec<EarlierMessage>> = HashMap::new();
-    for row in rows {
-        by_conversation
-            .entry(row.conversation_id)
-            .or_default()
-            .push(row);
-    }
-    Ok(by_conversation)
-}
-
 async fn load_feedback(
     connection: &mut AsyncPgConnection,
     candidate_ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, Vec<Feedback>>> {
+    if candidate_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<Feedback> = feedback::table
         .filter(feedback::message_id.eq_any(candidate_ids))
         .order((feedback::message_id, feedback::created_at, feedback::id))
@@ -271,6 +259,9 @@ async fn load_retrievals(
     connection: &mut AsyncPgConnection,
     candidate_ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, Vec<(Retrieval, Chunk)>>> {
+    if candidate_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<(Retrieval, Chunk)> = message_retrievals::table
         .inner_join(embeddings::table)
         .filter(message_retrievals::message_id.eq_any(candidate_ids))

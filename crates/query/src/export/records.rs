@@ -8,15 +8,16 @@
 //! [`Redaction`] first.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chatledger_schema::{FeedbackRating, MessageRole};
-use serde::ser::SerializeStruct;
+use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::page::{Candidate, Chunk, EarlierMessage, Feedback, Page, PromptLabel, Retrieval};
+use super::page::{Chunk, ExportMessage, Feedback, Page, PromptLabel, Retrieval};
 use super::{ExportFormat, SkipReason};
 use crate::redact::Redactor;
 
@@ -117,80 +118,69 @@ fn tool_calls_in_openai_shape(
     Ok(Some(converted))
 }
 
-/// An earlier message in the OpenAI shape, or why it cannot be written.
+/// An earlier message in the OpenAI shape, serialised once however many later records of its
+/// conversation include it, or why it cannot be written.
 #[derive(Debug)]
-pub(super) struct ContextEntry {
-    position: i32,
-    message: Result<ChatMessage, SkipReason>,
-}
+pub(super) struct ContextEntry(Result<Box<RawValue>, SkipReason>);
 
-/// Converts (and redacts) each earlier message once per page, however many candidates after it
-/// in its conversation include it.
-pub(super) fn context_entries(
-    earlier: Vec<EarlierMessage>,
-    redaction: Redaction<'_>,
-) -> Vec<ContextEntry> {
-    earlier
-        .into_iter()
-        .map(|row| {
-            let message =
-                tool_calls_in_openai_shape(row.tool_calls.as_ref(), redaction).map(|tool_calls| {
-                    ChatMessage {
-                        role: row.role,
-                        content: redaction.apply(&row.content).into_owned(),
-                        tool_calls,
-                        tool_call_id: row.tool_call_id,
-                    }
-                });
-            ContextEntry {
-                position: row.position,
-                message,
-            }
-        })
-        .collect()
+impl ContextEntry {
+    /// Converts, redacts and serialises `message` as the context of the answers after it.
+    pub(super) fn of(
+        message: &ExportMessage,
+        redaction: Redaction<'_>,
+    ) -> Result<Self, serde_json::Error> {
+        let converted =
+            tool_calls_in_openai_shape(message.tool_calls.as_ref(), redaction).map(|tool_calls| {
+                ChatMessage {
+                    role: message.role,
+                    content: redaction.apply(&message.content).into_owned(),
+                    tool_calls,
+                    tool_call_id: message.tool_call_id.clone(),
+                }
+            });
+        let entry = match converted {
+            Ok(chat_message) => Ok(serde_json::value::to_raw_value(&chat_message)?),
+            Err(reason) => Err(reason),
+        };
+        Ok(Self(entry))
+    }
 }
 
 /// What one candidate's record is made from.
 #[derive(Debug)]
 pub(super) struct CandidateView<'p> {
-    pub(super) candidate: &'p Candidate,
-    pub(super) prompt: Option<&'p PromptLabel>,
-    /// The page's converted messages of the candidate's conversation; may reach past it.
-    pub(super) conversation: &'p [ContextEntry],
+    pub(super) candidate: &'p ExportMessage,
+    pub(super) prompt: Option<PromptLabel<'p>>,
+    /// Every earlier message of the candidate's conversation, in position order.
+    pub(super) earlier: &'p [ContextEntry],
     pub(super) feedback: &'p [Feedback],
     pub(super) retrievals: &'p [(Retrieval, Chunk)],
 }
 
 impl<'p> CandidateView<'p> {
-    /// The views of a page's candidates, in page order.
-    pub(super) fn of_page(
+    /// The view of `candidate`, one of `page`'s messages, after the `earlier` messages.
+    pub(super) fn new(
+        candidate: &'p ExportMessage,
+        earlier: &'p [ContextEntry],
         page: &'p Page,
-        conversations: &'p HashMap<Uuid, Vec<ContextEntry>>,
-    ) -> impl Iterator<Item = CandidateView<'p>> {
-        page.candidates
-            .iter()
-            .map(move |(candidate, prompt)| CandidateView {
-                candidate,
-                prompt: prompt.as_ref(),
-                conversation: conversations
-                    .get(&candidate.conversation_id)
-                    .map_or(&[], Vec::as_slice),
-                feedback: page.feedback.get(&candidate.id).map_or(&[], Vec::as_slice),
-                retrievals: page
-                    .retrievals
-                    .get(&candidate.id)
-                    .map_or(&[], Vec::as_slice),
-            })
+    ) -> Self {
+        Self {
+            candidate,
+            prompt: candidate.prompt(),
+            earlier,
+            feedback: page.feedback.get(&candidate.id).map_or(&[], Vec::as_slice),
+            retrievals: page
+                .retrievals
+                .get(&candidate.id)
+                .map_or(&[], Vec::as_slice),
+        }
     }
 
     /// The prompt context: the conversation's messages before the candidate, in written order.
-    fn context(&self) -> Result<Vec<&'p ChatMessage>, SkipReason> {
-        let before = self
-            .conversation
-            .partition_point(|entry| entry.position < self.candidate.position);
-        self.conversation[..before]
+    fn context(&self) -> Result<Vec<&'p RawValue>, SkipReason> {
+        self.earlier
             .iter()
-            .map(|entry| entry.message.as_ref().map_err(|reason| *reason))
+            .map(|entry| entry.0.as_deref().map_err(|reason| *reason))
             .collect()
     }
 
@@ -236,7 +226,7 @@ struct RatingCounts {
 /// Serialises as `{"messages": [...context, answer]}`.
 #[derive(Debug)]
 struct SftRecord<'a> {
-    context: Vec<&'a ChatMessage>,
+    context: Vec<&'a RawValue>,
     answer: ChatMessage,
 }
 
@@ -254,24 +244,24 @@ impl Serialize for SftRecord<'_> {
 
 /// The context followed by one more message, as one JSON array, without copying the context.
 struct ContextThenAnswer<'a> {
-    context: &'a [&'a ChatMessage],
+    context: &'a [&'a RawValue],
     answer: &'a ChatMessage,
 }
 
 impl Serialize for ContextThenAnswer<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(
-            self.context
-                .iter()
-                .copied()
-                .chain(std::iter::once(self.answer)),
-        )
+        let mut messages = serializer.serialize_seq(Some(self.context.len() + 1))?;
+        for earlier in self.context {
+            messages.serialize_element(earlier)?;
+        }
+        messages.serialize_element(self.answer)?;
+        messages.end()
     }
 }
 
 #[derive(Debug, Serialize)]
 struct DpoInput<'a> {
-    messages: Vec<&'a ChatMessage>,
+    messages: Vec<&'a RawValue>,
 }
 
 #[derive(Debug, Serialize)]
@@ -283,14 +273,14 @@ struct DpoRecord<'a> {
 
 #[derive(Debug, Serialize)]
 struct TrlRecord<'a> {
-    prompt: Vec<&'a ChatMessage>,
+    prompt: Vec<&'a RawValue>,
     chosen: [ChatMessage; 1],
     rejected: [ChatMessage; 1],
 }
 
 #[derive(Debug, Serialize)]
 struct KtoRecord<'a> {
-    prompt: Vec<&'a ChatMessage>,
+    prompt: Vec<&'a RawValue>,
     completion: [ChatMessage; 1],
     label: bool,
 }
@@ -302,7 +292,7 @@ struct LedgerRecord<'a> {
     prompt_name: Option<&'a str>,
     prompt_version: Option<i32>,
     model_name: Option<&'a str>,
-    context: Vec<&'a ChatMessage>,
+    context: Vec<&'a RawValue>,
     content: String,
     tool_calls: Option<Vec<ToolCall>>,
     ratings: RatingCounts,
@@ -435,7 +425,7 @@ fn build<'p>(
 
 fn ledger_record<'p>(
     view: &CandidateView<'p>,
-    context: Vec<&'p ChatMessage>,
+    context: Vec<&'p RawValue>,
     original: ChatMessage,
     redaction: Redaction<'_>,
 ) -> LedgerRecord<'p> {
@@ -475,7 +465,7 @@ fn ledger_record<'p>(
     LedgerRecord {
         message_id: view.candidate.id,
         conversation_id: view.candidate.conversation_id,
-        prompt_name: view.prompt.map(|prompt| prompt.name.as_str()),
+        prompt_name: view.prompt.map(|prompt| prompt.name),
         prompt_version: view.prompt.map(|prompt| prompt.version),
         model_name: view.candidate.model_name.as_deref(),
         context,
