@@ -7,24 +7,32 @@
 -- clock. They now hold the fraction of the millisecond in steps of 1/4096, so that keys generated
 -- at least a microsecond apart sort in the order they were generated; keys of the same
 -- microsecond still differ in their 62 random bits.
+--
+-- PL/pgSQL, because the time is needed twice (its millisecond and its fraction) from one
+-- reading of the clock; a SQL function with a FROM clause is not inlined and took 6.1 to 7.7 s
+-- per million keys, against 2.8 to 3.7 s for this one and 2.0 s for the first generator. The
+-- function without arguments is inlined into its callers as a call of this one.
 CREATE FUNCTION uuid_generate_v7(at timestamptz) RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 PARALLEL SAFE
 AS $$
-    SELECT encode(
+DECLARE
+    micros bigint := floor(extract(epoch FROM at) * 1000000);
+BEGIN
+    RETURN encode(
         overlay(
             uuid_send(gen_random_uuid())
             PLACING int8send(
-                (clock.micros / 1000) << 16
+                (micros / 1000) << 16
                 | x'7000'::bigint
-                | (clock.micros % 1000) * 4096 / 1000
+                | (micros % 1000) * 4096 / 1000
             )
             FROM 1 FOR 8
         ),
         'hex'
-    )::uuid
-      FROM (SELECT floor(extract(epoch FROM at) * 1000000)::bigint AS micros) AS clock
+    )::uuid;
+END
 $$;
 
 COMMENT ON FUNCTION uuid_generate_v7(timestamptz) IS
