@@ -122,7 +122,7 @@ async fn the_bulk_path_spans_several_inserts_in_one_transaction() {
     let first = conversation(&mut conn, &owner).await;
     let second = conversation(&mut conn, &owner).await;
 
-    // 12 000 rows of 12 columns need at least three statements under 65 535 parameters.
+    // 12 000 rows take two statements of at most 10 000 rows.
     let batch: Vec<NewMessage> = (0..12_000)
         .map(|n| {
             let target = if n % 3 == 0 { second.id } else { first.id };
@@ -162,6 +162,66 @@ async fn the_bulk_path_spans_several_inserts_in_one_transaction() {
         "{error:?}"
     );
     assert_eq!(row_counts(&mut conn).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bulk_path_writes_every_field_as_the_single_append_does() {
+    let database = TestDatabase::new().await;
+    let mut conn = database.connect().await;
+    let owner = user(&mut conn).await;
+    let thread = conversation(&mut conn, &owner).await;
+    let prompt = chatledger_domain::prompts::publish(
+        &mut conn,
+        chatledger_domain::prompts::NewPromptVersion::new("bulk", "Answer {{q}}", &["q"]),
+    )
+    .await
+    .unwrap();
+
+    // Every nullable column set once and left empty once, a tool call and its answer, and
+    // metadata: the arrays of the bulk statement must carry each of them to its column.
+    let call = ToolCall {
+        id: "call_1".to_owned(),
+        name: "lookup".to_owned(),
+        arguments: json!({"order": 7}),
+    };
+    let mut answer = NewMessage::assistant(thread.id, "calling")
+        .with_token_count(9)
+        .generated_by(prompt.id, "model-a")
+        .with_tool_calls(vec![call])
+        .with_metadata(json!({"trace": "t-1"}));
+    answer.finish_reason = Some("tool_calls".to_owned());
+    answer.latency_ms = Some(321);
+    let given = vec![
+        NewMessage::user(thread.id, "question"),
+        answer,
+        NewMessage::tool(thread.id, "call_1", "{\"status\": \"sent\"}"),
+    ];
+    messages::append_batch(&mut conn, given.clone())
+        .await
+        .unwrap();
+
+    let page = messages::history(&mut conn, thread.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), given.len());
+    for ((stored, sent), position) in page.items.iter().zip(&given).zip(1..) {
+        let written = NewMessage {
+            id: stored.id,
+            conversation_id: stored.conversation_id,
+            role: stored.role,
+            content: stored.content.clone(),
+            token_count: stored.token_count,
+            prompt_version_id: stored.prompt_version_id,
+            model_name: stored.model_name.clone(),
+            finish_reason: stored.finish_reason.clone(),
+            latency_ms: stored.latency_ms,
+            tool_calls: stored.tool_calls.clone(),
+            tool_call_id: stored.tool_call_id.clone(),
+            metadata: stored.metadata.clone(),
+        };
+        assert_eq!(&written, sent);
+        assert_eq!(stored.position, position);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,9 +91,6 @@ pub struct NewMessage {
     pub metadata: serde_json::Value,
 }
 
-/// The number of columns a [`NewMessage`] binds, for chunking multi-row inserts.
-pub(crate) const NEW_MESSAGE_COLUMNS: usize = 12;
-
 impl NewMessage {
     /// A message of `role` with `content` and nothing else set.
     pub fn new(conversation_id: Uuid, role: MessageRole, content: impl Into<String>) -> Self {

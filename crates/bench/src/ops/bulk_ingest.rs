@@ -1,5 +1,5 @@
 //! Operation 4: ingesting many messages at once through the library's bulk path
-//! (`messages::append_batch`), against the same multi-row `INSERT`s on a plain client and
+//! (`messages::append_batch`), against the same `INSERT … SELECT FROM unnest` on a plain client and
 //! against `psql \copy` of the same rows, PostgreSQL's own fastest path. All three go through
 //! the row triggers.
 //!
@@ -21,8 +21,8 @@ use crate::scale::MESSAGES_PER_CONVERSATION;
 use crate::stats::median;
 use crate::table::Row;
 
-/// Rows per multi-row `INSERT`: the library's chunk, 65 535 bind parameters over 12 columns.
-const ROWS_PER_INSERT: usize = 65_535 / 12;
+/// Rows per `INSERT`: the library's chunk.
+const ROWS_PER_INSERT: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 enum Contender {
@@ -140,64 +140,47 @@ fn build_batch(conversation_ids: &[Uuid], count: u32, prompt_version_id: Uuid) -
         .collect()
 }
 
-/// The library's statements, written out: one transaction of multi-row `INSERT`s in which
-/// every column left `None` is `DEFAULT`, as diesel writes it.
+/// The library's statements, written out: one transaction of `INSERT … SELECT FROM unnest`,
+/// one per chunk, each column bound as one array.
 async fn insert_plain(url: &str, batch: &[NewMessage]) -> anyhow::Result<Duration> {
     let mut client = baseline::connect(url).await?;
     let started = Instant::now();
 
     let transaction = client.transaction().await?;
     for chunk in batch.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \
-             \"token_count\", \"prompt_version_id\", \"model_name\", \"finish_reason\", \
-             \"latency_ms\", \"tool_calls\", \"tool_call_id\", \"metadata\") VALUES ",
-        );
-        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::with_capacity(chunk.len() * 12);
-        for (row, message) in chunk.iter().enumerate() {
-            sql.push_str(if row == 0 { "(" } else { ", (" });
-            let values: [Option<Box<dyn ToSql + Sync + Send>>; 12] = [
-                Some(Box::new(message.id)),
-                Some(Box::new(message.conversation_id)),
-                Some(Box::new(Role(message.role))),
-                Some(Box::new(message.content.clone())),
-                message.token_count.map(|value| Box::new(value) as _),
-                message.prompt_version_id.map(|value| Box::new(value) as _),
-                message.model_name.clone().map(|value| Box::new(value) as _),
-                message
-                    .finish_reason
-                    .clone()
-                    .map(|value| Box::new(value) as _),
-                message.latency_ms.map(|value| Box::new(value) as _),
-                message
-                    .tool_calls
-                    .as_ref()
-                    .map(|_| Box::new(serde_json::json!([])) as _),
-                message
-                    .tool_call_id
-                    .clone()
-                    .map(|value| Box::new(value) as _),
-                Some(Box::new(message.metadata.clone())),
-            ];
-            for (column, value) in values.into_iter().enumerate() {
-                if column > 0 {
-                    sql.push_str(", ");
-                }
-                match value {
-                    Some(value) => {
-                        params.push(value);
-                        write!(sql, "${}", params.len())?;
-                    }
-                    None => sql.push_str("DEFAULT"),
-                }
-            }
-            sql.push(')');
-        }
-        let references: Vec<&(dyn ToSql + Sync)> = params
+        let ids: Vec<Uuid> = chunk.iter().map(|message| message.id).collect();
+        let conversations: Vec<Uuid> = chunk.iter().map(|m| m.conversation_id).collect();
+        let roles: Vec<Role> = chunk.iter().map(|message| Role(message.role)).collect();
+        let contents: Vec<&str> = chunk.iter().map(|m| m.content.as_str()).collect();
+        let token_counts: Vec<Option<i32>> = chunk.iter().map(|m| m.token_count).collect();
+        let prompts: Vec<Option<Uuid>> = chunk.iter().map(|m| m.prompt_version_id).collect();
+        let models: Vec<Option<&str>> = chunk.iter().map(|m| m.model_name.as_deref()).collect();
+        let finishes: Vec<Option<&str>> =
+            chunk.iter().map(|m| m.finish_reason.as_deref()).collect();
+        let latencies: Vec<Option<i32>> = chunk.iter().map(|m| m.latency_ms).collect();
+        let tool_calls: Vec<Option<serde_json::Value>> = chunk
             .iter()
-            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
+            .map(|m| m.tool_calls.as_ref().map(|_| serde_json::json!([])))
             .collect();
-        transaction.execute(sql.as_str(), &references).await?;
+        let call_ids: Vec<Option<&str>> = chunk.iter().map(|m| m.tool_call_id.as_deref()).collect();
+        let metadata: Vec<&serde_json::Value> = chunk.iter().map(|m| &m.metadata).collect();
+        let params: [&(dyn ToSql + Sync); 12] = [
+            &ids,
+            &conversations,
+            &roles,
+            &contents,
+            &token_counts,
+            &prompts,
+            &models,
+            &finishes,
+            &latencies,
+            &tool_calls,
+            &call_ids,
+            &metadata,
+        ];
+        transaction
+            .execute(baseline::BULK_INSERT_SQL, &params)
+            .await?;
     }
     transaction.commit().await?;
     Ok(started.elapsed())
