@@ -186,7 +186,7 @@ async fn write_records<W: Write + Send>(
     let mut line = Vec::new();
 
     let mut cursor = MessageCursor::open(connection, format).await?;
-    while let Some(page) = cursor.next_page(connection, page_size).await? {
+    while let Some(page) = cursor.next_page(page_size).await? {
         for message in &page.messages {
             if conversation != Some(message.conversation_id) {
                 conversation = Some(message.conversation_id);

@@ -8,6 +8,8 @@
 //! however many of its answers are rated, and never once per answer or once per page.
 
 use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::task::Poll;
 
 use chatledger_schema::schema::sql_types::{
     FeedbackRating as SqlFeedbackRating, MessageRole as SqlRole,
@@ -17,7 +19,8 @@ use chatledger_schema::{FeedbackRating, MessageRole};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, Bool, Integer, Jsonb, Nullable, Text, Untyped, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -31,7 +34,10 @@ const CURSOR_NAME: &str = "chatledger_export_messages";
 
 /// Rows fetched from the cursor per round trip: enough to make the round trips cheap, few
 /// enough that a batch of long messages stays small.
-const FETCH_ROWS: u32 = 2_048;
+const FETCH_ROWS: usize = 2_048;
+
+/// The statement that reads the next batch; the count is [`FETCH_ROWS`].
+const FETCH_SQL: &str = "FETCH FORWARD 2048 FROM chatledger_export_messages";
 
 /// A message the export reads: the context of later candidates, and a candidate itself when
 /// `is_candidate` says so.
@@ -127,50 +133,102 @@ impl Page {
     }
 }
 
-/// The export's cursor, with the rows fetched but not yet handed out.
-pub(super) struct MessageCursor {
+/// `FETCH FORWARD` from the export's cursor, as a query of its own type so that diesel
+/// prepares it once and every later batch costs one round trip.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct FetchBatch;
+
+impl QueryFragment<Pg> for FetchBatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(FETCH_SQL);
+        Ok(())
+    }
+}
+
+impl Query for FetchBatch {
+    type SqlType = Untyped;
+}
+
+impl RunQueryDsl<&AsyncPgConnection> for FetchBatch {}
+
+/// What a query sent ahead resolves to.
+type Pending<'c, T> = Pin<Box<dyn Future<Output = QueryResult<T>> + Send + 'c>>;
+
+/// A query sent to the server and not yet awaited, or its result when it was ready at once.
+enum SentAhead<'c, T> {
+    Sent(Pending<'c, T>),
+    Ready(QueryResult<T>),
+}
+
+impl<'c, T> SentAhead<'c, T> {
+    /// Polls `query` once, which writes it to the connection, so that the server works on it
+    /// while the caller does something else.
+    async fn send(mut query: Pending<'c, T>) -> Self {
+        match std::future::poll_fn(|context| Poll::Ready(query.as_mut().poll(context))).await {
+            Poll::Ready(result) => Self::Ready(result),
+            Poll::Pending => Self::Sent(query),
+        }
+    }
+
+    async fn result(self) -> QueryResult<T> {
+        match self {
+            Self::Sent(query) => query.await,
+            Self::Ready(result) => result,
+        }
+    }
+}
+
+/// The export's cursor, with the rows fetched but not yet handed out and the next batch on its
+/// way.
+///
+/// Queries go through a shared reference to the connection, which diesel-async pipelines: the
+/// next batch is asked for right after a page's feedback and chunks, so the server reads it
+/// while the client writes the page's records.
+pub(super) struct MessageCursor<'c> {
+    connection: &'c AsyncPgConnection,
     format: ExportFormat,
     fetched: VecDeque<ExportMessage>,
+    next_batch: Option<SentAhead<'c, Vec<ExportMessage>>>,
     exhausted: bool,
 }
 
-impl MessageCursor {
+impl<'c> MessageCursor<'c> {
     /// Declares the cursor in the connection's transaction, which must be open; the cursor is
     /// closed when the transaction ends.
     pub(super) async fn open(
-        connection: &mut AsyncPgConnection,
+        connection: &'c AsyncPgConnection,
         format: ExportFormat,
     ) -> QueryResult<Self> {
+        let mut shared = connection;
+
         // The cursor's plan is index probes, which JIT compilation does not speed up; compiling
         // it took about 0.8 s of a 7 s export of 100 000 records (docs/benchmarks.md). `LOCAL`
         // ends the setting with the export's transaction.
         diesel::sql_query("SET LOCAL jit = off")
-            .execute(connection)
+            .execute(&mut shared)
             .await?;
         diesel::sql_query(format!(
             "DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {EXPORT_MESSAGES_SQL}"
         ))
         .bind::<Array<SqlFeedbackRating>, _>(format.candidate_ratings())
-        .execute(connection)
+        .execute(&mut shared)
         .await?;
         Ok(Self {
+            connection,
             format,
             fetched: VecDeque::new(),
+            next_batch: None,
             exhausted: false,
         })
     }
 
     /// The next page of at most `page_size` candidates (at least one), with the messages before
     /// them that earlier pages did not hand out; `None` after the last page.
-    pub(super) async fn next_page(
-        &mut self,
-        connection: &mut AsyncPgConnection,
-        page_size: usize,
-    ) -> QueryResult<Option<Page>> {
+    pub(super) async fn next_page(&mut self, page_size: usize) -> QueryResult<Option<Page>> {
         let mut messages = Vec::new();
         let mut candidate_ids = Vec::new();
         while candidate_ids.len() < page_size.max(1) {
-            let Some(message) = self.next_message(connection).await? else {
+            let Some(message) = self.next_message().await? else {
                 break;
             };
             if message.is_candidate {
@@ -182,11 +240,26 @@ impl MessageCursor {
             return Ok(None);
         }
 
-        let feedback = load_feedback(connection, &candidate_ids).await?;
+        // In this order on the wire: the server answers the page's own queries first and then
+        // reads the next batch while the page is written.
+        let feedback = SentAhead::send(Box::pin(load_feedback(
+            self.connection,
+            candidate_ids.clone(),
+        )))
+        .await;
         let retrievals = if self.format.includes_retrievals() {
-            load_retrievals(connection, &candidate_ids).await?
+            Some(SentAhead::send(Box::pin(load_retrievals(self.connection, candidate_ids))).await)
         } else {
-            HashMap::new()
+            None
+        };
+        if self.next_batch.is_none() && !self.exhausted {
+            self.next_batch = Some(SentAhead::send(self.fetch()).await);
+        }
+
+        let feedback = feedback.result().await?;
+        let retrievals = match retrievals {
+            Some(retrievals) => retrievals.result().await?,
+            None => HashMap::new(),
         };
         Ok(Some(Page {
             messages,
@@ -195,19 +268,21 @@ impl MessageCursor {
         }))
     }
 
-    async fn next_message(
-        &mut self,
-        connection: &mut AsyncPgConnection,
-    ) -> QueryResult<Option<ExportMessage>> {
+    async fn next_message(&mut self) -> QueryResult<Option<ExportMessage>> {
         if self.fetched.is_empty() && !self.exhausted {
-            let batch: Vec<ExportMessage> =
-                diesel::sql_query(format!("FETCH FORWARD {FETCH_ROWS} FROM {CURSOR_NAME}"))
-                    .load(connection)
-                    .await?;
-            self.exhausted = batch.len() < FETCH_ROWS as usize;
+            let batch = match self.next_batch.take() {
+                Some(sent) => sent.result().await?,
+                None => self.fetch().await?,
+            };
+            self.exhausted = batch.len() < FETCH_ROWS;
             self.fetched.extend(batch);
         }
         Ok(self.fetched.pop_front())
+    }
+
+    fn fetch(&self) -> Pending<'c, Vec<ExportMessage>> {
+        let mut shared = self.connection;
+        Box::pin(async move { FetchBatch.load(&mut shared).await })
     }
 }
 
@@ -235,17 +310,18 @@ pub(super) async fn count_candidates(
 }
 
 async fn load_feedback(
-    connection: &mut AsyncPgConnection,
-    candidate_ids: &[Uuid],
+    connection: &AsyncPgConnection,
+    candidate_ids: Vec<Uuid>,
 ) -> QueryResult<HashMap<Uuid, Vec<Feedback>>> {
+    let mut shared = connection;
     if candidate_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<Feedback> = feedback::table
-        .filter(feedback::message_id.eq_any(candidate_ids))
+        .filter(feedback::message_id.eq_any(&candidate_ids))
         .order((feedback::message_id, feedback::created_at, feedback::id))
         .select(Feedback::as_select())
-        .load(connection)
+        .load(&mut shared)
         .await?;
 
     let mut by_message: HashMap<Uuid, Vec<Feedback>> = HashMap::new();
@@ -256,18 +332,19 @@ async fn load_feedback(
 }
 
 async fn load_retrievals(
-    connection: &mut AsyncPgConnection,
-    candidate_ids: &[Uuid],
+    connection: &AsyncPgConnection,
+    candidate_ids: Vec<Uuid>,
 ) -> QueryResult<HashMap<Uuid, Vec<(Retrieval, Chunk)>>> {
+    let mut shared = connection;
     if candidate_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<(Retrieval, Chunk)> = message_retrievals::table
         .inner_join(embeddings::table)
-        .filter(message_retrievals::message_id.eq_any(candidate_ids))
+        .filter(message_retrievals::message_id.eq_any(&candidate_ids))
         .order((message_retrievals::message_id, message_retrievals::rank))
         .select((Retrieval::as_select(), Chunk::as_select()))
-        .load(connection)
+        .load(&mut shared)
         .await?;
 
     let mut by_message: HashMap<Uuid, Vec<(Retrieval, Chunk)>> = HashMap::new();
@@ -278,4 +355,17 @@ async fn load_retrievals(
             .push((retrieval, chunk));
     }
     Ok(by_message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fetch_statement_reads_the_batch_size_from_the_cursor() {
+        assert_eq!(
+            FETCH_SQL,
+            format!("FETCH FORWARD {FETCH_ROWS} FROM {CURSOR_NAME}")
+        );
+    }
 }
