@@ -1,5 +1,5 @@
 //! Least privilege: the application role writes rows but cannot change the schema; the analyst
-//! role reads everything and can write nothing.
+//! role reads everything, runs the reports and the export, and can write nothing.
 
 use chatledger_tests::TestDatabase;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -99,6 +99,35 @@ async fn the_analyst_role_reads_everything_and_writes_nothing() {
             .await
             .unwrap_or_else(|error| panic!("the analyst reads {table}: {error}"));
     }
+
+    // The packaged report and the export (a cursor in a read-only transaction) run as the
+    // analyst too, and see the owner's rated answer.
+    run_sql(
+        &mut owner,
+        "INSERT INTO messages (conversation_id, role, content)
+             VALUES ('00000000-0000-7000-8000-0000000000c1', 'user', 'hi'),
+                    ('00000000-0000-7000-8000-0000000000c1', 'assistant', 'hello');
+         INSERT INTO feedback (message_id, rating)
+             SELECT id, 'thumbs_up' FROM messages WHERE role = 'assistant';",
+    )
+    .await
+    .unwrap();
+    let report = chatledger_query::reports::prompt_feedback(
+        &mut analyst,
+        &chatledger_query::filters::ReportFilter::default(),
+    )
+    .await;
+    assert!(report.is_ok(), "the analyst runs a report: {report:?}");
+    let mut exported = Vec::new();
+    let summary = chatledger_query::export::export(
+        &mut analyst,
+        &chatledger_query::export::ExportOptions::new(chatledger_query::export::ExportFormat::Kto),
+        &mut exported,
+        &mut chatledger_query::export::NoProgress,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("the analyst exports: {error}"));
+    assert_eq!(summary.records_written, 1);
 
     for statement in [
         "INSERT INTO users (external_id) VALUES ('mallory')",
