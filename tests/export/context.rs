@@ -228,3 +228,39 @@ async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
         .unwrap();
     assert_eq!(contents(&short_record["context"]), vec!["short question"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_of_long_messages_read_ahead_does_not_stall_the_page_queries() {
+    let mut ledger = Ledger::new().await;
+
+    // 2 000 conversations of a question and a rated answer, 8 kB each: one batch read ahead is
+    // 16 MB, more than the connection buffers, while a page of 16 answers uses 32 rows of it.
+    // Should the page's feedback query wait behind that batch, the export would never finish.
+    crate::support::run_sql(
+        &mut ledger.connection,
+        "INSERT INTO conversations (user_id, title)
+         SELECT (SELECT id FROM users LIMIT 1), 'long ' || n FROM generate_series(1, 2000) AS n;
+         INSERT INTO messages (conversation_id, role, content)
+         SELECT c.id, turn.role::message_role, turn.role || ' ' || repeat('x', 8000)
+           FROM conversations AS c
+          CROSS JOIN (VALUES (1, 'user'), (2, 'assistant')) AS turn (place, role)
+          ORDER BY c.id, turn.place;
+         INSERT INTO feedback (message_id, rating)
+         SELECT id, 'thumbs_up' FROM messages WHERE role = 'assistant';",
+    )
+    .await;
+    let mut options = ExportOptions::new(ExportFormat::Kto);
+    options.page_size = 16;
+
+    let exported = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        ledger.export_text(&options),
+    )
+    .await;
+
+    let (text, summary) = exported.expect("the export finishes");
+    assert_eq!(summary.records_written, 2_000);
+    for record in lines(&text) {
+        assert_eq!(record["prompt"].as_array().map(Vec::len), Some(1));
+    }
+}

@@ -225,6 +225,15 @@ impl<'c> MessageCursor<'c> {
     /// The next page of at most `page_size` candidates (at least one), with the messages before
     /// them that earlier pages did not hand out; `None` after the last page.
     pub(super) async fn next_page(&mut self, page_size: usize) -> QueryResult<Option<Page>> {
+        // Responses come back in the order the queries were sent, and the connection stops
+        // reading once a response that nobody reads fills its buffers: a query sent now would
+        // wait behind the batch sent ahead, and this task would wait for that query. So the
+        // batch is taken in first; it has had the whole previous page to arrive.
+        if let Some(sent) = self.next_batch.take() {
+            let batch = sent.result().await?;
+            self.take_in(batch);
+        }
+
         let mut messages = Vec::new();
         let mut candidate_ids = Vec::new();
         while candidate_ids.len() < page_size.max(1) {
@@ -252,7 +261,8 @@ impl<'c> MessageCursor<'c> {
         } else {
             None
         };
-        if self.next_batch.is_none() && !self.exhausted {
+        // Only while less than a batch is left, so that at most two batches wait here.
+        if self.next_batch.is_none() && self.fetched.len() < FETCH_ROWS && !self.exhausted {
             self.next_batch = Some(SentAhead::send(self.fetch()).await);
         }
 
@@ -274,10 +284,14 @@ impl<'c> MessageCursor<'c> {
                 Some(sent) => sent.result().await?,
                 None => self.fetch().await?,
             };
-            self.exhausted = batch.len() < FETCH_ROWS;
-            self.fetched.extend(batch);
+            self.take_in(batch);
         }
         Ok(self.fetched.pop_front())
+    }
+
+    fn take_in(&mut self, batch: Vec<ExportMessage>) {
+        self.exhausted = batch.len() < FETCH_ROWS;
+        self.fetched.extend(batch);
     }
 
     fn fetch(&self) -> Pending<'c, Vec<ExportMessage>> {
