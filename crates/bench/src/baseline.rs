@@ -35,21 +35,6 @@ pub const ACTIVE_PROMPT_SQL: &str = "SELECT \"prompt_versions\".\"id\", \
     FROM \"prompt_versions\" WHERE ((\"prompt_versions\".\"name\" = $1) AND \
     \"prompt_versions\".\"is_active\") LIMIT $2";
 
-/// The library's `messages::append_batch`, one statement per chunk of rows.
-pub const BULK_INSERT_SQL: &str = "\
-    INSERT INTO messages (id, conversation_id, role, content, token_count, prompt_version_id, \
-                          model_name, finish_reason, latency_ms, tool_calls, tool_call_id, \
-                          metadata) \
-    SELECT id, conversation_id, role, content, token_count, prompt_version_id, model_name, \
-           finish_reason, latency_ms, tool_calls, tool_call_id, metadata \
-      FROM unnest($1::uuid[], $2::uuid[], $3::message_role[], $4::text[], $5::integer[], \
-                  $6::uuid[], $7::text[], $8::text[], $9::integer[], $10::jsonb[], $11::text[], \
-                  $12::jsonb[]) WITH ORDINALITY \
-           AS given (id, conversation_id, role, content, token_count, prompt_version_id, \
-                     model_name, finish_reason, latency_ms, tool_calls, tool_call_id, \
-                     metadata, place) \
-     ORDER BY place";
-
 /// The library's `messages::history`.
 pub const HISTORY_SQL: &str = "SELECT \"messages\".\"id\", \"messages\".\"conversation_id\", \
     \"messages\".\"position\", \"messages\".\"role\", \"messages\".\"content\", \

@@ -16,7 +16,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use self::batch::{NewTurn, Turn, append_batch, append_turn};
+pub use self::batch::{BULK_INSERT_SQL, NewTurn, Turn, append_batch, append_turn};
 pub use self::tool_calls::{ToolCall, ToolCalls};
 use crate::error::{Error, InvalidReason};
 use crate::guard;

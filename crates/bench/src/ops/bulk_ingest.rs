@@ -179,7 +179,7 @@ async fn insert_plain(url: &str, batch: &[NewMessage]) -> anyhow::Result<Duratio
             &metadata,
         ];
         transaction
-            .execute(baseline::BULK_INSERT_SQL, &params)
+            .execute(messages::BULK_INSERT_SQL, &params)
             .await?;
     }
     transaction.commit().await?;

@@ -16,11 +16,14 @@ use crate::retrievals::{self, NewRetrieval, Retrieval};
 /// its rows, few enough that one statement's arrays stay a few megabytes.
 const MESSAGES_PER_INSERT: usize = 10_000;
 
-/// One `INSERT` of a chunk: each column travels as one array, and `unnest` turns the arrays
-/// back into rows in the order given. A multi-row `VALUES` list of the same rows reached 0.77 to
-/// 0.90 of the rows per second of `psql \copy`; the arrays skip parsing and planning thousands of
-/// parameters (docs/benchmarks.md, operation 4).
-const INSERT_UNNESTED_SQL: &str = "\
+/// The statement [`append_batch`] sends for each chunk of up to 10 000 messages, public so that
+/// a benchmark's hand-written client can send exactly the same.
+///
+/// Each column travels as one array, and `unnest` turns the arrays back into rows in the order
+/// given. A multi-row `VALUES` list of the same rows reached 0.77 to 0.90 of the rows per second
+/// of `psql \copy`; the arrays skip parsing and planning thousands of parameters
+/// (docs/benchmarks.md, operation 4).
+pub const BULK_INSERT_SQL: &str = "\
     INSERT INTO messages (id, conversation_id, role, content, token_count, prompt_version_id, \
                           model_name, finish_reason, latency_ms, tool_calls, tool_call_id, \
                           metadata) \
@@ -135,7 +138,7 @@ pub async fn append_batch(
     .await
 }
 
-/// Writes `chunk` with one [`INSERT_UNNESTED_SQL`].
+/// Writes `chunk` with one [`BULK_INSERT_SQL`].
 async fn insert_unnested(
     conn: &mut AsyncPgConnection,
     chunk: &[NewMessage],
@@ -144,7 +147,7 @@ async fn insert_unnested(
         chunk.iter().map(field).collect()
     }
 
-    diesel::sql_query(INSERT_UNNESTED_SQL)
+    diesel::sql_query(BULK_INSERT_SQL)
         .bind::<Array<SqlUuid>, _>(column(chunk, |message| message.id))
         .bind::<Array<SqlUuid>, _>(column(chunk, |message| message.conversation_id))
         .bind::<Array<SqlRole>, _>(column(chunk, |message| message.role))
