@@ -125,6 +125,7 @@ pub(super) struct Page {
 }
 
 impl Page {
+    /// How many of the page's messages are candidates.
     pub(super) fn candidates(&self) -> usize {
         self.messages
             .iter()
@@ -162,7 +163,8 @@ enum SentAhead<'c, T> {
 
 impl<'c, T> SentAhead<'c, T> {
     /// Polls `query` once, which writes it to the connection, so that the server works on it
-    /// while the caller does something else.
+    /// while the caller does something else. (A statement that diesel has not prepared yet only
+    /// gets as far as the request to prepare it; that happens once per statement.)
     async fn send(mut query: Pending<'c, T>) -> Self {
         match std::future::poll_fn(|context| Poll::Ready(query.as_mut().poll(context))).await {
             Poll::Ready(result) => Self::Ready(result),
