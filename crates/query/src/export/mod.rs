@@ -193,8 +193,9 @@ async fn write_records<W: Write + Send>(
                 earlier.clear();
             }
 
+            let converted = records::convert(message, redaction);
             if message.is_candidate {
-                let view = CandidateView::new(message, &earlier, &page);
+                let view = CandidateView::new(message, &converted, &earlier, &page);
                 line.clear();
                 match records::encode(format, &view, redaction, &mut line)? {
                     Outcome::Encoded => {
@@ -204,7 +205,7 @@ async fn write_records<W: Write + Send>(
                     Outcome::Skipped(reason) => summary.count_skipped(reason),
                 }
             }
-            earlier.push(ContextEntry::of(message, redaction)?);
+            earlier.push(ContextEntry::of(&converted)?);
         }
 
         tracing::debug!(candidates = page.candidates(), "export page written");

@@ -36,9 +36,6 @@ const CURSOR_NAME: &str = "chatledger_export_messages";
 /// enough that a batch of long messages stays small.
 const FETCH_ROWS: usize = 2_048;
 
-/// The statement that reads the next batch; the count is [`FETCH_ROWS`].
-const FETCH_SQL: &str = "FETCH FORWARD 2048 FROM chatledger_export_messages";
-
 /// A message the export reads: the context of later candidates, and a candidate itself when
 /// `is_candidate` says so.
 #[derive(Debug, QueryableByName)]
@@ -141,7 +138,7 @@ struct FetchBatch;
 
 impl QueryFragment<Pg> for FetchBatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(FETCH_SQL);
+        out.push_sql(&format!("FETCH FORWARD {FETCH_ROWS} FROM {CURSOR_NAME}"));
         Ok(())
     }
 }
@@ -371,17 +368,4 @@ async fn load_retrievals(
             .push((retrieval, chunk));
     }
     Ok(by_message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fetch_statement_reads_the_batch_size_from_the_cursor() {
-        assert_eq!(
-            FETCH_SQL,
-            format!("FETCH FORWARD {FETCH_ROWS} FROM {CURSOR_NAME}")
-        );
-    }
 }

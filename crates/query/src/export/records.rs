@@ -124,32 +124,37 @@ fn tool_calls_in_openai_shape(
 pub(super) struct ContextEntry(Result<Box<RawValue>, SkipReason>);
 
 impl ContextEntry {
-    /// Converts, redacts and serialises `message` as the context of the answers after it.
-    pub(super) fn of(
-        message: &ExportMessage,
-        redaction: Redaction<'_>,
-    ) -> Result<Self, serde_json::Error> {
-        let converted =
-            tool_calls_in_openai_shape(message.tool_calls.as_ref(), redaction).map(|tool_calls| {
-                ChatMessage {
-                    role: message.role,
-                    content: redaction.apply(&message.content).into_owned(),
-                    tool_calls,
-                    tool_call_id: message.tool_call_id.clone(),
-                }
-            });
+    /// Serialises a converted message as the context of the answers after it.
+    pub(super) fn of(converted: &Converted) -> Result<Self, serde_json::Error> {
         let entry = match converted {
-            Ok(chat_message) => Ok(serde_json::value::to_raw_value(&chat_message)?),
-            Err(reason) => Err(reason),
+            Ok(chat_message) => Ok(serde_json::value::to_raw_value(chat_message)?),
+            Err(reason) => Err(*reason),
         };
         Ok(Self(entry))
     }
+}
+
+/// A message in the OpenAI shape, redacted, or why it cannot be written.
+pub(super) type Converted = Result<ChatMessage, SkipReason>;
+
+/// Converts and redacts `message` once: a candidate's own answer and, for the answers after
+/// it, its place in their context.
+pub(super) fn convert(message: &ExportMessage, redaction: Redaction<'_>) -> Converted {
+    let tool_calls = tool_calls_in_openai_shape(message.tool_calls.as_ref(), redaction)?;
+    Ok(ChatMessage {
+        role: message.role,
+        content: redaction.apply(&message.content).into_owned(),
+        tool_calls,
+        tool_call_id: message.tool_call_id.clone(),
+    })
 }
 
 /// What one candidate's record is made from.
 #[derive(Debug)]
 pub(super) struct CandidateView<'p> {
     pub(super) candidate: &'p ExportMessage,
+    /// The candidate's own answer, converted.
+    pub(super) answer: &'p Converted,
     pub(super) prompt: Option<PromptLabel<'p>>,
     /// Every earlier message of the candidate's conversation, in position order.
     pub(super) earlier: &'p [ContextEntry],
@@ -158,14 +163,17 @@ pub(super) struct CandidateView<'p> {
 }
 
 impl<'p> CandidateView<'p> {
-    /// The view of `candidate`, one of `page`'s messages, after the `earlier` messages.
+    /// The view of `candidate`, one of `page`'s messages converted as `answer`, after the
+    /// `earlier` messages.
     pub(super) fn new(
         candidate: &'p ExportMessage,
+        answer: &'p Converted,
         earlier: &'p [ContextEntry],
         page: &'p Page,
     ) -> Self {
         Self {
             candidate,
+            answer,
             prompt: candidate.prompt(),
             earlier,
             feedback: page.feedback.get(&candidate.id).map_or(&[], Vec::as_slice),
@@ -185,10 +193,8 @@ impl<'p> CandidateView<'p> {
     }
 
     /// The candidate's own answer in the OpenAI shape, redacted.
-    fn original(&self, redaction: Redaction<'_>) -> Result<ChatMessage, SkipReason> {
-        let tool_calls = tool_calls_in_openai_shape(self.candidate.tool_calls.as_ref(), redaction)?;
-        let content = redaction.apply(&self.candidate.content).into_owned();
-        Ok(ChatMessage::assistant(content, tool_calls))
+    fn original(&self) -> Result<&'p ChatMessage, SkipReason> {
+        self.answer.as_ref().map_err(|reason| *reason)
     }
 
     /// The correction of the newest thumbs-down that has a non-blank one.
@@ -268,20 +274,20 @@ struct DpoInput<'a> {
 struct DpoRecord<'a> {
     input: DpoInput<'a>,
     preferred_output: [ChatMessage; 1],
-    non_preferred_output: [ChatMessage; 1],
+    non_preferred_output: [&'a ChatMessage; 1],
 }
 
 #[derive(Debug, Serialize)]
 struct TrlRecord<'a> {
     prompt: Vec<&'a RawValue>,
     chosen: [ChatMessage; 1],
-    rejected: [ChatMessage; 1],
+    rejected: [&'a ChatMessage; 1],
 }
 
 #[derive(Debug, Serialize)]
 struct KtoRecord<'a> {
     prompt: Vec<&'a RawValue>,
-    completion: [ChatMessage; 1],
+    completion: [&'a ChatMessage; 1],
     label: bool,
 }
 
@@ -293,8 +299,8 @@ struct LedgerRecord<'a> {
     prompt_version: Option<i32>,
     model_name: Option<&'a str>,
     context: Vec<&'a RawValue>,
-    content: String,
-    tool_calls: Option<Vec<ToolCall>>,
+    content: &'a str,
+    tool_calls: Option<&'a [ToolCall]>,
     ratings: RatingCounts,
     categories: BTreeSet<Cow<'a, str>>,
     corrections: Vec<Cow<'a, str>>,
@@ -396,7 +402,7 @@ fn build<'p>(
     if format.needs_context() && context.is_empty() {
         return Err(SkipReason::NoEarlierContext);
     }
-    let original = view.original(redaction)?;
+    let original = view.original()?;
 
     let record = match (format, correction) {
         (ExportFormat::OpenAiSft, Some(correction)) => Record::Sft(SftRecord {
@@ -426,7 +432,7 @@ fn build<'p>(
 fn ledger_record<'p>(
     view: &CandidateView<'p>,
     context: Vec<&'p RawValue>,
-    original: ChatMessage,
+    original: &'p ChatMessage,
     redaction: Redaction<'_>,
 ) -> LedgerRecord<'p> {
     let non_blank = |text: &&'p str| !text.trim().is_empty();
@@ -469,8 +475,8 @@ fn ledger_record<'p>(
         prompt_version: view.prompt.map(|prompt| prompt.version),
         model_name: view.candidate.model_name.as_deref(),
         context,
-        content: original.content,
-        tool_calls: original.tool_calls,
+        content: &original.content,
+        tool_calls: original.tool_calls.as_deref(),
         ratings: view.ratings(),
         categories,
         corrections,
