@@ -734,7 +734,7 @@ async fn the_prompt_version_counts_follow_every_writer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn feedback_carries_its_messages_prompt_version_whatever_the_writer_says() {
+async fn feedback_carries_its_messages_prompt_version_and_place_whatever_the_writer_says() {
     let (_database, mut connection) = seeded().await;
     run_sql(
         &mut connection,
@@ -746,27 +746,39 @@ async fn feedback_carries_its_messages_prompt_version_whatever_the_writer_says()
                  ('00000000-0000-7000-8000-0000000000a1', '{CONVERSATION}', 'assistant', 'x',
                   '00000000-0000-7000-8000-0000000000f1'),
                  ('00000000-0000-7000-8000-0000000000a2', '{CONVERSATION}', 'user', 'y', NULL);
-             INSERT INTO feedback (message_id, rating, prompt_version_id) VALUES
-                 ('00000000-0000-7000-8000-0000000000a1', 'thumbs_up', '00000000-0000-7000-8000-0000000000f2'),
-                 ('00000000-0000-7000-8000-0000000000a2', 'thumbs_up', '00000000-0000-7000-8000-0000000000f2');"
+             INSERT INTO feedback (message_id, rating, prompt_version_id, conversation_id,
+                                   message_position) VALUES
+                 ('00000000-0000-7000-8000-0000000000a1', 'thumbs_up',
+                  '00000000-0000-7000-8000-0000000000f2', gen_random_uuid(), 1000),
+                 ('00000000-0000-7000-8000-0000000000a2', 'thumbs_up',
+                  '00000000-0000-7000-8000-0000000000f2', NULL, NULL);"
         ),
     )
     .await
     .unwrap();
     let wrong =
         "SELECT count(*) AS value FROM feedback AS f JOIN messages AS m ON m.id = f.message_id
-                  WHERE f.prompt_version_id IS DISTINCT FROM m.prompt_version_id";
+                  WHERE f.prompt_version_id IS DISTINCT FROM m.prompt_version_id
+                     OR f.conversation_id IS DISTINCT FROM m.conversation_id
+                     OR f.message_position IS DISTINCT FROM m.position";
     assert_eq!(
         number(&mut connection, wrong).await,
         0,
-        "a forged version is replaced on insert"
+        "a forged version or place is replaced on insert"
     );
 
-    run_sql(
-        &mut connection,
-        "UPDATE feedback SET prompt_version_id = '00000000-0000-7000-8000-0000000000f2'",
-    )
-    .await
-    .unwrap();
-    assert_eq!(number(&mut connection, wrong).await, 0, "and on update");
+    for forgery in [
+        "prompt_version_id = '00000000-0000-7000-8000-0000000000f2'",
+        "conversation_id = gen_random_uuid()",
+        "message_position = message_position + 1",
+    ] {
+        run_sql(&mut connection, &format!("UPDATE feedback SET {forgery}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            number(&mut connection, wrong).await,
+            0,
+            "and on update: {forgery}"
+        );
+    }
 }

@@ -66,10 +66,14 @@ enum Child {
 fn main() -> ExitCode {
     let cli = Cli::parse();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The export child runs the export as the CLI does, on a current-thread runtime; the
+    // runner itself needs threads for its concurrent appends.
+    let mut runtime = if cli.child.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => return fail(&anyhow::Error::new(error)),
     };

@@ -39,7 +39,12 @@ CREATE TEMP TABLE bench_conversations AS
 SELECT id, user_id, created_at, row_number() OVER (ORDER BY id) AS n FROM conversations;
 
 -- Odd positions are the user's, even ones the assistant's answers, each from one of the 50
--- prompt versions.
+-- prompt versions. A conversation starts every minute and takes a turn every minute, so about
+-- a hundred run at once, and the rows are written in the order of their times, as a live
+-- service writes them: a heap page holds messages of the conversations that were open
+-- together. (Written conversation by conversation or position by position instead, each page
+-- would hold one conversation, or one message of every conversation, neither of which a real
+-- table looks like.)
 INSERT INTO messages (id, conversation_id, position, role, content, token_count,
                       prompt_version_id, model_name, finish_reason, latency_ms, created_at)
 SELECT uuid_generate_v7(), c.id, p,
@@ -50,14 +55,15 @@ SELECT uuid_generate_v7(), c.id, p,
        CASE WHEN p % 2 = 0 THEN 'bench-model' END,
        CASE WHEN p % 2 = 0 THEN 'stop' END,
        CASE WHEN p % 2 = 0 THEN 200 + (c.n * 11 + p) % 3000 END,
-       c.created_at + p * interval '1 second'
+       c.created_at + p * interval '1 minute'
   FROM bench_conversations AS c
  CROSS JOIN generate_series(1, (SELECT per_conversation FROM bench_params)) AS p
-  JOIN bench_versions AS v ON v.n = (c.n * 7 + p) % 50;
+  JOIN bench_versions AS v ON v.n = (c.n * 7 + p) % 50
+ ORDER BY c.created_at + p * interval '1 minute', c.n;
 
 -- Feedback on every tenth message (an assistant answer): 10% of all messages.
 INSERT INTO feedback (message_id, user_id, rating, comment, correction, created_at,
-                      prompt_version_id)
+                      prompt_version_id, conversation_id, message_position)
 SELECT m.id, c.user_id,
        CASE WHEN (m.position / 10 + c.n) % 10 < 6 THEN 'thumbs_up'
             WHEN (m.position / 10 + c.n) % 10 < 9 THEN 'thumbs_down'
@@ -65,7 +71,7 @@ SELECT m.id, c.user_id,
        'bench comment',
        CASE WHEN (m.position / 10 + c.n) % 10 BETWEEN 6 AND 8 THEN 'A better answer.' END,
        m.created_at + interval '1 minute',
-       m.prompt_version_id
+       m.prompt_version_id, m.conversation_id, m.position
   FROM messages AS m
   JOIN bench_conversations AS c ON c.id = m.conversation_id
  WHERE m.position % 10 = 0;

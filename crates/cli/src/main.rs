@@ -42,7 +42,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One command, one task: a current-thread runtime runs the connections' drivers on the
+    // same thread as the command, so a response reaches it without a wake-up across threads.
+    // An export of 1M records took 20 to 22 s this way against 24 s on a multi-thread runtime
+    // (docs/benchmarks.md, third round).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

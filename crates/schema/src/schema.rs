@@ -121,6 +121,10 @@ diesel::table! {
         created_at -> Timestamptz,
         /// The prompt version of the rated message, copied by the database; for the reports.
         prompt_version_id -> Nullable<Uuid>,
+        /// The conversation of the rated message, copied by the database; for the export.
+        conversation_id -> Nullable<Uuid>,
+        /// The position of the rated message in its conversation, copied by the database.
+        message_position -> Nullable<Int4>,
     }
 }
 

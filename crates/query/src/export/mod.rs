@@ -1,11 +1,16 @@
 //! Streaming the labelled dataset that feedback exists for, in the formats training tools read.
 //!
-//! An export reads, through one cursor (module `page`), the messages of every conversation with
-//! a candidate, up to its last candidate, in position order; it loads each page's feedback and
-//! retrieved chunks in one query per kind, and writes one JSON line per record (module
-//! `records`). Each earlier message is redacted and serialised once and reused by every later
-//! record of its conversation. Memory therefore follows the page size and the longest
-//! conversation, never the dataset.
+//! An export lists its candidates through one cursor and reads the messages of the
+//! conversations that hold them, each up to its last candidate, in batches of whole
+//! conversations (module `page`); it loads each page's feedback and retrieved chunks in one
+//! query per kind, and writes one JSON line per record (module `records`). Each earlier message
+//! is redacted and serialised once and reused by every later record of its conversation.
+//! Memory therefore follows the page size, the batch size and the longest conversation, never
+//! the dataset.
+//!
+//! An export keeps one thread busy. It runs fastest on a current-thread runtime, as the
+//! `chatledger` CLI runs it, where the connection's driver shares that thread and rows reach the
+//! export without a wake-up across threads (docs/export.md has the figures).
 //!
 //! Every text written is redacted ([`crate::redact`]) unless [`ExportOptions::redact`] is turned
 //! off. [`export`] writes to any [`Write`]; [`export_to_path`] writes a file that appears under

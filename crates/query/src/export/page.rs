@@ -1,66 +1,92 @@
-//! The queries of an export: one cursor over the messages that records are made of, read a
-//! batch at a time, and the feedback and retrieved chunks of each page's candidates in one
-//! query per kind, so that nothing grows with the size of the dataset.
+//! The queries of an export: the rated messages from one cursor, the messages that records
+//! are made of in batches of whole conversations, and the feedback and retrieved chunks of each
+//! page's candidates in one query per kind, so that nothing grows with the size of the dataset.
 //!
-//! The cursor (`export_messages.sql`) starts from feedback, so only conversations with a
-//! candidate are read, and then walks each of them once in position order, from its first
-//! message to its last candidate. A conversation's earlier messages are therefore read once
-//! however many of its answers are rated, and never once per answer or once per page.
+//! The cursor (`export_rated.sql`) lists the rated messages from feedback alone, which carries
+//! their conversations and positions, so only conversations with a rating are read. Each batch
+//! then asks for the messages of a run of such conversations, each from its first message up to
+//! its last rated one, with one `conversation_id = ANY (…)` probe: PostgreSQL answers it with
+//! one bitmap scan that reads each heap page of the run once, where a walk conversation by
+//! conversation read one page per message (conversations that run at the same time share
+//! pages). The batch comes back in heap order and is put in (conversation, position) order
+//! here, where the rated assistant answers become the candidates. A conversation's earlier
+//! messages are therefore read once however many of its answers are rated, and never once per
+//! answer or once per page.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::task::Poll;
 
-use chatledger_schema::schema::sql_types::{
-    FeedbackRating as SqlFeedbackRating, MessageRole as SqlRole,
+use chatledger_schema::schema::sql_types::FeedbackRating as SqlFeedbackRating;
+use chatledger_schema::schema::{
+    embeddings, feedback, message_retrievals, messages, prompt_versions,
 };
-use chatledger_schema::schema::{embeddings, feedback, message_retrievals, messages};
 use chatledger_schema::{FeedbackRating, MessageRole};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Integer, Jsonb, Nullable, Text, Untyped, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{Array, Integer, Untyped, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use uuid::Uuid;
 
 use super::ExportFormat;
 
-/// The rows an export reads, in (conversation, position) order.
-const EXPORT_MESSAGES_SQL: &str = include_str!("export_messages.sql");
+/// Where the messages rated as a format wants are, in (conversation, position) order.
+const EXPORT_RATED_SQL: &str = include_str!("export_rated.sql");
 
 /// The cursor's name; one export runs per transaction, so one name suffices.
-const CURSOR_NAME: &str = "chatledger_export_messages";
+const CURSOR_NAME: &str = "chatledger_export_rated";
 
-/// Rows fetched from the cursor per round trip: enough to make the round trips cheap, few
-/// enough that a batch of long messages stays small.
-const FETCH_ROWS: usize = 2_048;
+/// Rated messages fetched from the cursor per round trip; each is two small columns.
+const FETCH_RATED: usize = 4_096;
+
+/// About how many messages a batch asks for (its conversations' last rated positions added
+/// up): enough conversations that the ones which ran at the same time share the heap
+/// pages that one scan reads, few enough that a batch stays a few megabytes. A conversation
+/// longer than this is a batch of its own.
+const BATCH_MESSAGES: usize = 8_192;
 
 /// A message the export reads: the context of later candidates, and a candidate itself when
 /// `is_candidate` says so.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug)]
 pub(super) struct ExportMessage {
-    #[diesel(sql_type = SqlUuid)]
     pub(super) id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
     pub(super) conversation_id: Uuid,
-    #[diesel(sql_type = SqlRole)]
     pub(super) role: MessageRole,
-    #[diesel(sql_type = Text)]
     pub(super) content: String,
-    #[diesel(sql_type = Nullable<Text>)]
     pub(super) model_name: Option<String>,
-    #[diesel(sql_type = Nullable<Jsonb>)]
     pub(super) tool_calls: Option<serde_json::Value>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub(super) tool_call_id: Option<String>,
     /// An assistant answer with feedback of a rating the format wants.
-    #[diesel(sql_type = Bool)]
     pub(super) is_candidate: bool,
-    #[diesel(sql_type = Nullable<Text>)]
     prompt_name: Option<String>,
-    #[diesel(sql_type = Nullable<Integer>)]
     prompt_version: Option<i32>,
+}
+
+/// A message as a batch reads it, before the batch knows whether it is a candidate.
+#[derive(Debug, Queryable)]
+struct MessageRow {
+    id: Uuid,
+    conversation_id: Uuid,
+    position: i32,
+    role: MessageRole,
+    content: String,
+    model_name: Option<String>,
+    tool_calls: Option<serde_json::Value>,
+    tool_call_id: Option<String>,
+    prompt_name: Option<String>,
+    prompt_version: Option<i32>,
+}
+
+/// A rated message as the cursor lists it; a candidate when it turns out to be an assistant
+/// answer.
+#[derive(Debug, QueryableByName)]
+struct RatedMessage {
+    #[diesel(sql_type = SqlUuid)]
+    conversation_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    position: i32,
 }
 
 impl ExportMessage {
@@ -132,22 +158,22 @@ impl Page {
 }
 
 /// `FETCH FORWARD` from the export's cursor, as a query of its own type so that diesel
-/// prepares it once and every later batch costs one round trip.
+/// prepares it once and every later fetch costs one round trip.
 #[derive(Debug, Clone, Copy, QueryId)]
-struct FetchBatch;
+struct FetchRated;
 
-impl QueryFragment<Pg> for FetchBatch {
+impl QueryFragment<Pg> for FetchRated {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(&format!("FETCH FORWARD {FETCH_ROWS} FROM {CURSOR_NAME}"));
+        out.push_sql(&format!("FETCH FORWARD {FETCH_RATED} FROM {CURSOR_NAME}"));
         Ok(())
     }
 }
 
-impl Query for FetchBatch {
+impl Query for FetchRated {
     type SqlType = Untyped;
 }
 
-impl RunQueryDsl<&AsyncPgConnection> for FetchBatch {}
+impl RunQueryDsl<&AsyncPgConnection> for FetchRated {}
 
 /// What a query sent ahead resolves to.
 type Pending<'c, T> = Pin<Box<dyn Future<Output = QueryResult<T>> + Send + 'c>>;
@@ -177,8 +203,138 @@ impl<'c, T> SentAhead<'c, T> {
     }
 }
 
-/// The export's cursor, with the rows fetched but not yet handed out and the next batch on its
-/// way.
+/// A run of whole conversations whose messages one query reads.
+#[derive(Debug, Default)]
+struct Batch {
+    /// In the cursor's order, which is `conversation_id` order.
+    conversations: Vec<WantedConversation>,
+    /// The highest last rated position of the batch, which bounds the query's range scan.
+    highest_position: i32,
+    /// The messages the batch will hand out.
+    messages: usize,
+}
+
+/// A conversation of a batch: its id and the positions of its rated messages, in order.
+#[derive(Debug)]
+struct WantedConversation {
+    id: Uuid,
+    rated_positions: Vec<i32>,
+}
+
+impl Batch {
+    /// Adds one conversation, given all its rated messages in position order.
+    fn add(&mut self, rated: &[RatedMessage]) {
+        let (Some(first), Some(last)) = (rated.first(), rated.last()) else {
+            return;
+        };
+        let mut rated_positions: Vec<i32> = rated.iter().map(|message| message.position).collect();
+        // A message rated twice is listed twice, next to itself.
+        rated_positions.dedup();
+        self.conversations.push(WantedConversation {
+            id: first.conversation_id,
+            rated_positions,
+        });
+        self.highest_position = self.highest_position.max(last.position);
+        self.messages += usize::try_from(last.position).unwrap_or(0);
+    }
+
+    fn conversation_ids(&self) -> Vec<Uuid> {
+        self.conversations
+            .iter()
+            .map(|conversation| conversation.id)
+            .collect()
+    }
+
+    /// The batch's messages in (conversation, position) order, each conversation up to its
+    /// last rated message, with the candidates (the rated assistant answers) marked.
+    ///
+    /// The rows are ordered by a small key and then walked beside the batch's conversations,
+    /// which come in the same order, so no row is moved more than once or hashed at all.
+    fn arrange(&self, rows: Vec<MessageRow>) -> Vec<ExportMessage> {
+        let mut order: Vec<(Uuid, i32, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(index, row)| (row.conversation_id, row.position, index))
+            .collect();
+        order.sort_unstable();
+        let mut rows: Vec<Option<MessageRow>> = rows.into_iter().map(Some).collect();
+
+        let mut arranged = Vec::with_capacity(order.len());
+        let mut wanted = self.conversations.iter().peekable();
+        let mut rated: &[i32] = &[];
+        let mut current: Option<Uuid> = None;
+        for (conversation_id, position, index) in order {
+            if current != Some(conversation_id) {
+                // Conversations the rows skip (none, in one snapshot) are passed over.
+                while wanted.next_if(|next| next.id < conversation_id).is_some() {}
+                let Some(conversation) = wanted.next_if(|next| next.id == conversation_id) else {
+                    continue;
+                };
+                current = Some(conversation_id);
+                rated = &conversation.rated_positions;
+            }
+            let Some((&next_rated, later)) = rated.split_first() else {
+                // Past the conversation's last rated message.
+                continue;
+            };
+            let is_rated = position == next_rated;
+            if is_rated {
+                rated = later;
+            }
+            if let Some(row) = rows.get_mut(index).and_then(Option::take) {
+                let is_candidate = is_rated && row.role == MessageRole::Assistant;
+                arranged.push(ExportMessage::from_row(row, is_candidate));
+            }
+        }
+        arranged
+    }
+}
+
+impl ExportMessage {
+    fn from_row(row: MessageRow, is_candidate: bool) -> Self {
+        Self {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            role: row.role,
+            content: row.content,
+            model_name: row.model_name,
+            tool_calls: row.tool_calls,
+            tool_call_id: row.tool_call_id,
+            is_candidate,
+            prompt_name: row.prompt_name,
+            prompt_version: row.prompt_version,
+        }
+    }
+}
+
+/// Reads `batch`'s messages; the statement is one, however many conversations the batch holds.
+fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<ExportMessage>> {
+    Box::pin(async move {
+        let mut shared = connection;
+        let rows: Vec<MessageRow> = messages::table
+            .left_join(prompt_versions::table)
+            .filter(messages::conversation_id.eq_any(batch.conversation_ids()))
+            .filter(messages::position.le(batch.highest_position))
+            .select((
+                messages::id,
+                messages::conversation_id,
+                messages::position,
+                messages::role,
+                messages::content,
+                messages::model_name,
+                messages::tool_calls,
+                messages::tool_call_id,
+                prompt_versions::name.nullable(),
+                prompt_versions::version.nullable(),
+            ))
+            .load(&mut shared)
+            .await?;
+        Ok(batch.arrange(rows))
+    })
+}
+
+/// The export's cursor and batches, with the messages read but not yet handed out and the
+/// next batch on its way.
 ///
 /// Queries go through a shared reference to the connection, which diesel-async pipelines: the
 /// next batch is asked for right after a page's feedback and chunks, so the server reads it
@@ -186,28 +342,36 @@ impl<'c, T> SentAhead<'c, T> {
 pub(super) struct MessageCursor<'c> {
     connection: &'c AsyncPgConnection,
     format: ExportFormat,
+    /// Fetched from the cursor and not yet in a batch.
+    rated: VecDeque<RatedMessage>,
+    rated_exhausted: bool,
     fetched: VecDeque<ExportMessage>,
     next_batch: Option<SentAhead<'c, Vec<ExportMessage>>>,
-    exhausted: bool,
 }
 
 impl<'c> MessageCursor<'c> {
-    /// Declares the cursor in the connection's transaction, which must be open; the cursor is
-    /// closed when the transaction ends.
+    /// Declares the cursor in the connection's transaction, which must be open; the cursor and
+    /// the settings are gone when the transaction ends.
     pub(super) async fn open(
         connection: &'c AsyncPgConnection,
         format: ExportFormat,
     ) -> QueryResult<Self> {
         let mut shared = connection;
 
-        // The cursor's plan is index probes, which JIT compilation does not speed up; compiling
-        // it took about 0.8 s of a 7 s export of 100 000 records (docs/benchmarks.md). `LOCAL`
-        // ends the setting with the export's transaction.
-        diesel::sql_query("SET LOCAL jit = off")
-            .execute(&mut shared)
+        // The plans are scans and probes that JIT compilation does not speed up; compiling
+        // them took about 0.8 s of a 7 s export of 100 000 records (docs/benchmarks.md).
+        // Every row of the cursor is read, so it is planned for all of them, not for a fast
+        // start. A batch's probe is planned for the batch it is given: a generic plan, which
+        // PostgreSQL would switch to after five runs, cannot see how many conversations the
+        // array holds.
+        shared
+            .batch_execute(
+                "SET LOCAL jit = off; SET LOCAL cursor_tuple_fraction = 1; \
+                 SET LOCAL plan_cache_mode = force_custom_plan",
+            )
             .await?;
         diesel::sql_query(format!(
-            "DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {EXPORT_MESSAGES_SQL}"
+            "DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {EXPORT_RATED_SQL}"
         ))
         .bind::<Array<SqlFeedbackRating>, _>(format.candidate_ratings())
         .execute(&mut shared)
@@ -215,9 +379,10 @@ impl<'c> MessageCursor<'c> {
         Ok(Self {
             connection,
             format,
+            rated: VecDeque::new(),
+            rated_exhausted: false,
             fetched: VecDeque::new(),
             next_batch: None,
-            exhausted: false,
         })
     }
 
@@ -229,8 +394,7 @@ impl<'c> MessageCursor<'c> {
         // wait behind the batch sent ahead, and this task would wait for that query. So the
         // batch is taken in first; it has had the whole previous page to arrive.
         if let Some(sent) = self.next_batch.take() {
-            let batch = sent.result().await?;
-            self.take_in(batch);
+            self.fetched.extend(sent.result().await?);
         }
 
         let mut messages = Vec::new();
@@ -248,6 +412,14 @@ impl<'c> MessageCursor<'c> {
             return Ok(None);
         }
 
+        // Planned now, while nothing is on the wire, because planning may fetch from the
+        // cursor; only while less than a batch is left, so that at most two batches wait here.
+        let ahead = if self.fetched.len() < BATCH_MESSAGES {
+            self.plan_batch().await?
+        } else {
+            None
+        };
+
         // In this order on the wire: the server answers the page's own queries first and then
         // reads the next batch while the page is written.
         let feedback = SentAhead::send(Box::pin(load_feedback(
@@ -260,9 +432,8 @@ impl<'c> MessageCursor<'c> {
         } else {
             None
         };
-        // Only while less than a batch is left, so that at most two batches wait here.
-        if self.next_batch.is_none() && self.fetched.len() < FETCH_ROWS && !self.exhausted {
-            self.next_batch = Some(SentAhead::send(self.fetch()).await);
+        if let Some(batch) = ahead {
+            self.next_batch = Some(SentAhead::send(load_batch(self.connection, batch)).await);
         }
 
         let feedback = feedback.result().await?;
@@ -278,24 +449,62 @@ impl<'c> MessageCursor<'c> {
     }
 
     async fn next_message(&mut self) -> QueryResult<Option<ExportMessage>> {
-        if self.fetched.is_empty() && !self.exhausted {
+        while self.fetched.is_empty() {
             let batch = match self.next_batch.take() {
                 Some(sent) => sent.result().await?,
-                None => self.fetch().await?,
+                None => match self.plan_batch().await? {
+                    Some(batch) => load_batch(self.connection, batch).await?,
+                    None => return Ok(None),
+                },
             };
-            self.take_in(batch);
+            self.fetched.extend(batch);
         }
         Ok(self.fetched.pop_front())
     }
 
-    fn take_in(&mut self, batch: Vec<ExportMessage>) {
-        self.exhausted = batch.len() < FETCH_ROWS;
-        self.fetched.extend(batch);
+    /// The next run of whole conversations, about [`BATCH_MESSAGES`] messages long; `None`
+    /// once the cursor has no rated message left.
+    async fn plan_batch(&mut self) -> QueryResult<Option<Batch>> {
+        let mut batch = Batch::default();
+        while batch.messages < BATCH_MESSAGES {
+            let Some(conversation_length) = self.next_conversation_length().await? else {
+                break;
+            };
+            let rated: Vec<RatedMessage> = self.rated.drain(..conversation_length).collect();
+            batch.add(&rated);
+        }
+        Ok((!batch.conversations.is_empty()).then_some(batch))
     }
 
-    fn fetch(&self) -> Pending<'c, Vec<ExportMessage>> {
+    /// How many of the fetched rated messages belong to the first conversation, once all of
+    /// them are fetched; `None` when none is left.
+    async fn next_conversation_length(&mut self) -> QueryResult<Option<usize>> {
+        loop {
+            if let Some(first) = self.rated.front() {
+                let conversation = first.conversation_id;
+                let next_conversation_starts = self
+                    .rated
+                    .iter()
+                    .position(|message| message.conversation_id != conversation);
+                if let Some(length) = next_conversation_starts {
+                    return Ok(Some(length));
+                }
+                if self.rated_exhausted {
+                    return Ok(Some(self.rated.len()));
+                }
+            } else if self.rated_exhausted {
+                return Ok(None);
+            }
+            self.fetch_rated().await?;
+        }
+    }
+
+    async fn fetch_rated(&mut self) -> QueryResult<()> {
         let mut shared = self.connection;
-        Box::pin(async move { FetchBatch.load(&mut shared).await })
+        let fetched: Vec<RatedMessage> = FetchRated.load(&mut shared).await?;
+        self.rated_exhausted = fetched.len() < FETCH_RATED;
+        self.rated.extend(fetched);
+        Ok(())
     }
 }
 
@@ -368,4 +577,97 @@ async fn load_retrievals(
             .push((retrieval, chunk));
     }
     Ok(by_message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message of a conversation where the user speaks at odd positions and the assistant at
+    /// even ones.
+    fn row(conversation_id: Uuid, position: i32) -> MessageRow {
+        MessageRow {
+            id: Uuid::now_v7(),
+            conversation_id,
+            position,
+            role: if position % 2 == 0 {
+                MessageRole::Assistant
+            } else {
+                MessageRole::User
+            },
+            content: format!("message {position}"),
+            model_name: None,
+            tool_calls: None,
+            tool_call_id: None,
+            prompt_name: None,
+            prompt_version: None,
+        }
+    }
+
+    fn batch_of(conversations: &[(Uuid, &[i32])]) -> Batch {
+        let mut batch = Batch::default();
+        for &(conversation_id, positions) in conversations {
+            let rated: Vec<RatedMessage> = positions
+                .iter()
+                .map(|&position| RatedMessage {
+                    conversation_id,
+                    position,
+                })
+                .collect();
+            batch.add(&rated);
+        }
+        batch
+    }
+
+    #[test]
+    fn a_batch_in_heap_order_comes_out_by_conversation_and_position_up_to_the_last_rating() {
+        let first = Uuid::now_v7();
+        let second = Uuid::now_v7();
+        // The first conversation's answer at position 2 is rated twice; the second
+        // conversation's rating at position 3 is on a user message.
+        let batch = batch_of(&[(first, &[2, 2, 4]), (second, &[2, 3])]);
+        // As a bitmap scan returns them: interleaved, and beyond each last rated message.
+        let rows = [
+            (second, 2),
+            (first, 3),
+            (second, 4),
+            (first, 1),
+            (second, 1),
+            (first, 5),
+            (first, 4),
+            (second, 3),
+            (first, 2),
+        ]
+        .into_iter()
+        .map(|(conversation_id, position)| row(conversation_id, position))
+        .collect();
+
+        let arranged: Vec<(Uuid, String, bool)> = batch
+            .arrange(rows)
+            .into_iter()
+            .map(|message| {
+                (
+                    message.conversation_id,
+                    message.content,
+                    message.is_candidate,
+                )
+            })
+            .collect();
+
+        let expected = [
+            (first, 1, false),
+            (first, 2, true),
+            (first, 3, false),
+            (first, 4, true),
+            (second, 1, false),
+            (second, 2, true),
+            (second, 3, false),
+        ]
+        .map(|(conversation_id, position, is_candidate)| {
+            (conversation_id, format!("message {position}"), is_candidate)
+        });
+        assert_eq!(arranged, expected);
+        assert_eq!(batch.highest_position, 4);
+        assert_eq!(batch.messages, 7);
+    }
 }

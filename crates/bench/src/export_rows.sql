@@ -1,7 +1,8 @@
--- The messages an export reads, in (conversation, position) order: every conversation that
--- holds at least one candidate, from its first message up to its last candidate, each row
--- marked when it is a candidate. Only rated conversations are touched: the candidates are
--- found from feedback, not by walking every message.
+-- The rows an export's records are made of, in one statement, for the runner's COPY baseline
+-- (it was the export's own cursor in the second round): in (conversation, position) order,
+-- every conversation that holds at least one candidate, from its first message up to its last
+-- candidate, each row marked when it is a candidate. Only rated conversations are touched: the
+-- candidates are found from feedback, not by walking every message.
 -- $1 the ratings that make an assistant answer a candidate (feedback_rating[]).
 WITH rated_conversations AS (
     SELECT m.conversation_id, max(m.position) AS last_candidate_position
