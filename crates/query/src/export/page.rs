@@ -26,7 +26,7 @@ use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Integer, Untyped, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Integer, Untyped, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use uuid::Uuid;
 
@@ -48,35 +48,22 @@ const FETCH_RATED: usize = 4_096;
 const BATCH_MESSAGES: usize = 8_192;
 
 /// A message the export reads: the context of later candidates, and a candidate itself when
-/// `is_candidate` says so.
-#[derive(Debug)]
+/// `is_candidate` says so. The fields are in the order of [`load_batch`]'s select.
+#[derive(Debug, Queryable)]
 pub(super) struct ExportMessage {
     pub(super) id: Uuid,
     pub(super) conversation_id: Uuid,
+    position: i32,
     pub(super) role: MessageRole,
     pub(super) content: String,
     pub(super) model_name: Option<String>,
     pub(super) tool_calls: Option<serde_json::Value>,
     pub(super) tool_call_id: Option<String>,
-    /// An assistant answer with feedback of a rating the format wants.
+    prompt_name: Option<String>,
+    prompt_version: Option<i32>,
+    /// An assistant answer with feedback of a rating the format wants; read as `false` and
+    /// marked by the batch, which knows the ratings.
     pub(super) is_candidate: bool,
-    prompt_name: Option<String>,
-    prompt_version: Option<i32>,
-}
-
-/// A message as a batch reads it, before the batch knows whether it is a candidate.
-#[derive(Debug, Queryable)]
-struct MessageRow {
-    id: Uuid,
-    conversation_id: Uuid,
-    position: i32,
-    role: MessageRole,
-    content: String,
-    model_name: Option<String>,
-    tool_calls: Option<serde_json::Value>,
-    tool_call_id: Option<String>,
-    prompt_name: Option<String>,
-    prompt_version: Option<i32>,
 }
 
 /// A rated message as the cursor lists it; a candidate when it turns out to be an assistant
@@ -250,14 +237,14 @@ impl Batch {
     ///
     /// The rows are ordered by a small key and then walked beside the batch's conversations,
     /// which come in the same order, so no row is moved more than once or hashed at all.
-    fn arrange(&self, rows: Vec<MessageRow>) -> Vec<ExportMessage> {
+    fn arrange(&self, rows: Vec<ExportMessage>) -> Vec<ExportMessage> {
         let mut order: Vec<(Uuid, i32, usize)> = rows
             .iter()
             .enumerate()
             .map(|(index, row)| (row.conversation_id, row.position, index))
             .collect();
         order.sort_unstable();
-        let mut rows: Vec<Option<MessageRow>> = rows.into_iter().map(Some).collect();
+        let mut rows: Vec<Option<ExportMessage>> = rows.into_iter().map(Some).collect();
 
         let mut arranged = Vec::with_capacity(order.len());
         let mut wanted = self.conversations.iter().peekable();
@@ -281,29 +268,12 @@ impl Batch {
             if is_rated {
                 rated = later;
             }
-            if let Some(row) = rows.get_mut(index).and_then(Option::take) {
-                let is_candidate = is_rated && row.role == MessageRole::Assistant;
-                arranged.push(ExportMessage::from_row(row, is_candidate));
+            if let Some(mut message) = rows.get_mut(index).and_then(Option::take) {
+                message.is_candidate = is_rated && message.role == MessageRole::Assistant;
+                arranged.push(message);
             }
         }
         arranged
-    }
-}
-
-impl ExportMessage {
-    fn from_row(row: MessageRow, is_candidate: bool) -> Self {
-        Self {
-            id: row.id,
-            conversation_id: row.conversation_id,
-            role: row.role,
-            content: row.content,
-            model_name: row.model_name,
-            tool_calls: row.tool_calls,
-            tool_call_id: row.tool_call_id,
-            is_candidate,
-            prompt_name: row.prompt_name,
-            prompt_version: row.prompt_version,
-        }
     }
 }
 
@@ -311,7 +281,7 @@ impl ExportMessage {
 fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<ExportMessage>> {
     Box::pin(async move {
         let mut shared = connection;
-        let rows: Vec<MessageRow> = messages::table
+        let rows: Vec<ExportMessage> = messages::table
             .left_join(prompt_versions::table)
             .filter(messages::conversation_id.eq_any(batch.conversation_ids()))
             .filter(messages::position.le(batch.highest_position))
@@ -326,6 +296,7 @@ fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<E
                 messages::tool_call_id,
                 prompt_versions::name.nullable(),
                 prompt_versions::version.nullable(),
+                false.into_sql::<Bool>(),
             ))
             .load(&mut shared)
             .await?;
@@ -422,15 +393,17 @@ impl<'c> MessageCursor<'c> {
 
         // In this order on the wire: the server answers the page's own queries first and then
         // reads the next batch while the page is written.
-        let feedback = SentAhead::send(Box::pin(load_feedback(
-            self.connection,
-            candidate_ids.clone(),
-        )))
-        .await;
-        let retrievals = if self.format.includes_retrievals() {
-            Some(SentAhead::send(Box::pin(load_retrievals(self.connection, candidate_ids))).await)
-        } else {
-            None
+        let retrieval_ids = self
+            .format
+            .includes_retrievals()
+            .then(|| candidate_ids.clone());
+        let feedback =
+            SentAhead::send(Box::pin(load_feedback(self.connection, candidate_ids))).await;
+        let retrievals = match retrieval_ids {
+            Some(ids) => {
+                Some(SentAhead::send(Box::pin(load_retrievals(self.connection, ids))).await)
+            }
+            None => None,
         };
         if let Some(batch) = ahead {
             self.next_batch = Some(SentAhead::send(load_batch(self.connection, batch)).await);
@@ -585,8 +558,8 @@ mod tests {
 
     /// A message of a conversation where the user speaks at odd positions and the assistant at
     /// even ones.
-    fn row(conversation_id: Uuid, position: i32) -> MessageRow {
-        MessageRow {
+    fn row(conversation_id: Uuid, position: i32) -> ExportMessage {
+        ExportMessage {
             id: Uuid::now_v7(),
             conversation_id,
             position,
@@ -601,6 +574,7 @@ mod tests {
             tool_call_id: None,
             prompt_name: None,
             prompt_version: None,
+            is_candidate: false,
         }
     }
 
