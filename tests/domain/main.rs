@@ -15,5 +15,6 @@ mod migrations;
 mod pool;
 mod prompts;
 mod spans;
+mod sql_text;
 mod support;
 mod users;

@@ -1,4 +1,5 @@
-//! The Rust enums and the Postgres enum types agree label for label, both ways.
+//! The Rust enums and the Postgres enum types agree label for label, both ways, whether one value
+//! is bound (its type left for the server to infer) or an array of them.
 
 use chatledger_schema::schema::sql_types;
 use chatledger_schema::{FeedbackRating, MessageRole};
@@ -59,5 +60,82 @@ async fn the_postgres_types_hold_exactly_the_rust_variants() {
     assert_eq!(
         ratings,
         FeedbackRating::ALL.map(|rating| rating.as_str().to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bound_role_takes_its_type_from_where_it_stands_and_arrays_still_name_theirs() {
+    use chatledger_domain::conversations::{self, NewConversation};
+    use chatledger_domain::messages::{self, NewMessage};
+    use chatledger_domain::users::{self, NewUser};
+    use chatledger_schema::schema::messages as columns;
+    use diesel::{ExpressionMethods, QueryDsl};
+
+    let database = TestDatabase::new().await;
+    let mut connection = database.connect().await;
+    let owner = users::create(&mut connection, NewUser::new("auth|enum-binds"))
+        .await
+        .unwrap();
+    let thread = conversations::start(&mut connection, NewConversation::new(owner.id))
+        .await
+        .unwrap();
+    for role in MessageRole::ALL {
+        let mut message = NewMessage::new(thread.id, role, role.as_str());
+        if role == MessageRole::Tool {
+            message.tool_call_id = Some("call_1".to_owned());
+        }
+        messages::append(&mut connection, message).await.unwrap();
+    }
+    for role in MessageRole::ALL {
+        // A scalar is bound with no type; the comparison with the column gives it one.
+        let content: String = columns::table
+            .filter(columns::role.eq(role))
+            .select(columns::content)
+            .get_result(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(content, role.as_str());
+    }
+    let not_tool: i64 = columns::table
+        .filter(columns::role.ne(MessageRole::Tool))
+        .count()
+        .get_result(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(not_tool, 3);
+
+    // An array's binary form carries its element type, so it still names message_role.
+    let spoken = [MessageRole::User, MessageRole::Assistant];
+    let either: i64 = columns::table
+        .filter(columns::role.eq_any(spoken))
+        .count()
+        .get_result(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(either, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_label_from_the_database_is_an_error_and_not_a_panic() {
+    let database = TestDatabase::new().await;
+    let mut connection = database.connect().await;
+
+    let role = diesel::select(diesel::dsl::sql::<sql_types::MessageRole>("'developer'"))
+        .get_result::<MessageRole>(&mut connection)
+        .await;
+    let rating = diesel::select(diesel::dsl::sql::<sql_types::FeedbackRating>("'meh'"))
+        .get_result::<FeedbackRating>(&mut connection)
+        .await;
+
+    // The field error names the column; the label is in its source, which Debug shows.
+    let role = format!("{:?}", role.unwrap_err());
+    assert!(
+        role.contains("`developer` is not a message_role label"),
+        "{role}"
+    );
+    let rating = format!("{:?}", rating.unwrap_err());
+    assert!(
+        rating.contains("`meh` is not a feedback_rating label"),
+        "{rating}"
     );
 }

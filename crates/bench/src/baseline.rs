@@ -13,12 +13,12 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 use uuid::Uuid;
 
-/// The library's single-row append: every column of `NewMessage`, the ones left `None` as
-/// `DEFAULT`, returning the whole row.
+/// The library's single-row append: every column of `NewMessage`, the ones left `None` bound as
+/// NULL, returning the whole row.
 pub const APPEND_SQL: &str = "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"role\", \
     \"content\", \"token_count\", \"prompt_version_id\", \"model_name\", \"finish_reason\", \
     \"latency_ms\", \"tool_calls\", \"tool_call_id\", \"metadata\") \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, DEFAULT, DEFAULT, $10) RETURNING \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING \
     \"messages\".\"id\", \"messages\".\"conversation_id\", \"messages\".\"position\", \
     \"messages\".\"role\", \"messages\".\"content\", \"messages\".\"token_count\", \
     \"messages\".\"prompt_version_id\", \"messages\".\"model_name\", \

@@ -11,6 +11,7 @@ pub mod page;
 pub mod pool;
 pub mod prompts;
 pub mod retrievals;
+pub mod sql_text;
 pub mod template;
 pub mod users;
 

@@ -21,6 +21,7 @@ pub use self::tool_calls::{ToolCall, ToolCalls};
 use crate::error::{Error, InvalidReason};
 use crate::guard;
 use crate::page::{Page, PageRequest};
+use crate::sql_text::SqlTextCache;
 
 /// A message as stored.
 #[derive(
@@ -221,12 +222,21 @@ pub struct HistoryCursor {
 pub async fn append(conn: &mut AsyncPgConnection, new: NewMessage) -> Result<Message, Error> {
     new.validate("")?;
 
-    let message = diesel::insert_into(messages::table)
-        .values(&new)
-        .returning(Message::as_returning())
-        .get_result(conn)
-        .await?;
+    let message = insert_one(conn, &new).await?;
     Ok(message)
+}
+
+/// The one-row `INSERT` that [`append`] and a turn's messages share; `message` is validated.
+pub(crate) async fn insert_one(
+    conn: &mut AsyncPgConnection,
+    message: &NewMessage,
+) -> diesel::QueryResult<Message> {
+    diesel::insert_into(messages::table)
+        .values(message)
+        .returning(Message::as_returning())
+        .with_cached_sql_text()
+        .get_result(conn)
+        .await
 }
 
 /// A page of a conversation's messages in the order they were written. A missing conversation
@@ -250,6 +260,7 @@ pub async fn history(
         .order(messages::position.asc())
         .limit(fetch)
         .select(Message::as_select())
+        .with_cached_sql_text()
         .load(conn)
         .await?;
 

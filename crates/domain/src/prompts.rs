@@ -25,6 +25,7 @@ use uuid::Uuid;
 use self::variables::VariableList;
 use crate::error::{Error, InvalidReason};
 use crate::guard;
+use crate::sql_text::SqlTextCache;
 use crate::template::{self, TemplateError};
 
 /// A published prompt version.
@@ -235,7 +236,9 @@ pub async fn active(conn: &mut AsyncPgConnection, name: &str) -> Result<PromptVe
         .filter(prompt_versions::name.eq(name))
         .filter(prompt_versions::is_active)
         .select(PromptVersion::as_select())
-        .first(conn)
+        .limit(1)
+        .with_cached_sql_text()
+        .get_result(conn)
         .await
         .optional()?
         .ok_or_else(|| Error::not_found("active prompt version", name))

@@ -150,6 +150,8 @@ async fn append_through_baseline(
                 &Some(MODEL),
                 &Some(FINISH_REASON),
                 &Some(LATENCY_MS),
+                &None::<serde_json::Value>,
+                &None::<&str>,
                 &metadata,
             ],
         )

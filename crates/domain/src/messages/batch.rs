@@ -1,9 +1,7 @@
 //! Writing several messages at once: a turn (the user's message, the answer and what was
 //! retrieved for it, all or nothing) and the bulk path for seeding and benchmarks.
 
-use chatledger_schema::schema::messages;
 use chatledger_schema::schema::sql_types::MessageRole as SqlRole;
-use diesel::SelectableHelper;
 use diesel::sql_types::{Array, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -96,12 +94,7 @@ pub async fn append_turn(conn: &mut AsyncPgConnection, turn: NewTurn) -> Result<
     conn.transaction::<_, Error, _>(async move |conn| {
         let mut written = Vec::with_capacity(turn.messages.len());
         for message in &turn.messages {
-            let row = diesel::insert_into(messages::table)
-                .values(message)
-                .returning(Message::as_returning())
-                .get_result(conn)
-                .await?;
-            written.push(row);
+            written.push(super::insert_one(conn, message).await?);
         }
         let retrievals = retrievals::insert(conn, &turn.retrievals).await?;
         Ok(Turn {
