@@ -1,5 +1,5 @@
 //! The Rust enums and the Postgres enum types agree label for label, both ways, whether one value
-//! is bound (its type left for the server to infer) or an array of them.
+//! is bound (cast to its type by name) or an array of them (carrying the type's OID).
 
 use chatledger_schema::schema::sql_types;
 use chatledger_schema::{FeedbackRating, MessageRole};
@@ -64,7 +64,7 @@ async fn the_postgres_types_hold_exactly_the_rust_variants() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_bound_role_takes_its_type_from_where_it_stands_and_arrays_still_name_theirs() {
+async fn a_bound_role_filters_by_its_postgres_type_and_an_array_still_carries_its_oid() {
     use chatledger_domain::conversations::{self, NewConversation};
     use chatledger_domain::messages::{self, NewMessage};
     use chatledger_domain::users::{self, NewUser};
@@ -87,7 +87,7 @@ async fn a_bound_role_takes_its_type_from_where_it_stands_and_arrays_still_name_
         messages::append(&mut connection, message).await.unwrap();
     }
     for role in MessageRole::ALL {
-        // A scalar is bound with no type; the comparison with the column gives it one.
+        // A single role goes out as `$1::message_role`, with no OID of its own.
         let content: String = columns::table
             .filter(columns::role.eq(role))
             .select(columns::content)
@@ -104,7 +104,7 @@ async fn a_bound_role_takes_its_type_from_where_it_stands_and_arrays_still_name_
         .unwrap();
     assert_eq!(not_tool, 3);
 
-    // An array's binary form carries its element type, so it still names message_role.
+    // An array's binary form holds its element type's OID, so an array still carries it.
     let spoken = [MessageRole::User, MessageRole::Assistant];
     let either: i64 = columns::table
         .filter(columns::role.eq_any(spoken))
@@ -113,6 +113,24 @@ async fn a_bound_role_takes_its_type_from_where_it_stands_and_arrays_still_name_
         .await
         .unwrap();
     assert_eq!(either, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_bound_roles_compare_in_the_order_of_the_postgres_type_and_not_as_text() {
+    use diesel::ExpressionMethods;
+
+    let database = TestDatabase::new().await;
+    let mut connection = database.connect().await;
+
+    // Nothing but the cast in the SQL text types these two parameters; as text, "user" sorts
+    // after "assistant", and a CASE of two of them would not compare with a role column.
+    let user = MessageRole::User.into_sql::<sql_types::MessageRole>();
+    let user_first: bool = diesel::select(user.lt(MessageRole::Assistant))
+        .get_result(&mut connection)
+        .await
+        .unwrap();
+
+    assert!(user_first);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub const APPEND_SQL: &str = "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"role\", \
     \"content\", \"token_count\", \"prompt_version_id\", \"model_name\", \"finish_reason\", \
     \"latency_ms\", \"tool_calls\", \"tool_call_id\", \"metadata\") \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING \
+    VALUES ($1, $2, $3::message_role, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING \
     \"messages\".\"id\", \"messages\".\"conversation_id\", \"messages\".\"position\", \
     \"messages\".\"role\", \"messages\".\"content\", \"messages\".\"token_count\", \
     \"messages\".\"prompt_version_id\", \"messages\".\"model_name\", \

@@ -2,7 +2,8 @@
 //!
 //! Each label is written once, in `as_str`; serde uses the same spelling. The diesel impls are
 //! written here rather than derived for one reason, which the [`EnumBind`] docs measure: a
-//! single value is bound without naming its type, so diesel-async need not look the type up.
+//! single value is bound with a cast to its type's name instead of its type's OID, so
+//! diesel-async need not look the OID up.
 
 use std::io::Write as _;
 use std::marker::PhantomData;
@@ -79,23 +80,24 @@ impl FeedbackRating {
     }
 }
 
-/// The type of a parameter that PostgreSQL infers from where it stands (type OID 0 in the
-/// protocol's Parse message), as it does for an untyped literal.
+/// A parameter type left unspecified (OID 0 in the protocol's Parse message), for PostgreSQL to
+/// infer from the SQL around it; [`EnumBind`] puts a cast there.
 #[derive(Debug, Clone, Copy, SqlType, QueryId)]
 #[diesel(postgres_type(oid = 0, array_oid = 0))]
 pub struct InferredType;
 
-/// One enum value bound as a parameter whose type PostgreSQL infers, while diesel still checks
-/// at compile time that it goes where a `message_role` (or `feedback_rating`) goes.
+/// One enum value bound as `$n::message_role` (or `::feedback_rating`): the parameter's type is
+/// left unspecified in the protocol and the cast in the SQL text names it, so PostgreSQL
+/// resolves the type by name, as it does for any type written in SQL. diesel still checks at
+/// compile time that the value goes where such a value goes.
 ///
-/// A parameter that names a type created by a migration has a different OID in every
-/// database. diesel-async 0.10 therefore serializes every statement with such a parameter
-/// twice, with two sets of placeholder OIDs, and compares the bytes to find where to patch the
-/// real ones. For the append that was 31,000 of its 100,000 instructions (callgrind). With
-/// OID 0 the server takes the type from the column or the operator instead, and the enum's
-/// binary form is its label, the same bytes either way. Arrays of these enums still name their
-/// type: the element OID is part of an array's binary form, so `eq_any` and array binds go the
-/// usual way.
+/// A parameter that carries the OID of a type created by a migration needs that OID, which
+/// differs from database to database. diesel-async 0.10 therefore serializes every statement
+/// with such a parameter twice, with two sets of placeholder OIDs, and compares the bytes to
+/// find where to patch the real ones in. For the append that was 31,000 of its 100,000
+/// instructions (callgrind). The binary form of an enum value is its label whichever way the
+/// type is named. Arrays of these enums still carry their type's OID, because the element OID
+/// is part of an array's binary form, so `eq_any` and array binds go the usual way.
 #[derive(Debug, Clone, Copy)]
 pub struct EnumBind<ST, T> {
     value: T,
@@ -120,11 +122,20 @@ where
 
 impl<ST, T> QueryFragment<Pg> for EnumBind<ST, T>
 where
-    T: ToSql<InferredType, Pg>,
+    T: PostgresEnum + ToSql<InferredType, Pg>,
 {
     fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        pass.push_bind_param::<InferredType, T>(&self.value)
+        pass.push_bind_param::<InferredType, T>(&self.value)?;
+        pass.push_sql("::");
+        pass.push_sql(T::TYPE_NAME);
+        Ok(())
     }
+}
+
+/// A Rust enum that mirrors a Postgres enum type.
+pub trait PostgresEnum {
+    /// The Postgres type's name, as the migrations create it.
+    const TYPE_NAME: &'static str;
 }
 
 impl<ST: QueryId, T> QueryId for EnumBind<ST, T> {
@@ -144,6 +155,10 @@ impl<ST, T, GB> ValidGrouping<GB> for EnumBind<ST, T> {
 /// (owned or borrowed, into a plain or a nullable column) as an [`EnumBind`].
 macro_rules! postgres_enum {
     ($rust:ident, $sql:ty, $type_name:literal) => {
+        impl PostgresEnum for $rust {
+            const TYPE_NAME: &'static str = $type_name;
+        }
+
         impl ToSql<$sql, Pg> for $rust {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
                 out.write_all(self.as_str().as_bytes())?;
@@ -165,7 +180,7 @@ macro_rules! postgres_enum {
                     .find(|variant| variant.as_str().as_bytes() == label)
                     .ok_or_else(|| {
                         let label = String::from_utf8_lossy(label);
-                        format!("`{label}` is not a {} label", $type_name).into()
+                        format!("`{label}` is not a {} label", Self::TYPE_NAME).into()
                     })
             }
         }
