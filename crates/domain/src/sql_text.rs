@@ -3,7 +3,7 @@
 //! diesel-async 0.10 prepares a statement once per connection, but it still asks the query to
 //! write its SQL text on every call, because the text comes before the cache lookup. For the
 //! 14-column append that was about 25,000 instructions a call (callgrind), most of it quoting
-//! identifiers, against 14,500 for the whole append through tokio-postgres. A query whose
+//! identifiers, against 14,900 for the whole append through tokio-postgres. A query whose
 //! `QueryId` is static has the same text for every value (the statement cache relies on that
 //! too), so [`CachedSqlText`] keeps that text per query type and hands it out again.
 

@@ -138,8 +138,9 @@ pub trait PostgresEnum {
     const TYPE_NAME: &'static str;
 }
 
-impl<ST: QueryId, T> QueryId for EnumBind<ST, T> {
-    type QueryId = EnumBind<ST::QueryId, ()>;
+// The enum is part of the id because its type's name is part of the SQL text.
+impl<ST: QueryId, T: 'static> QueryId for EnumBind<ST, T> {
+    type QueryId = EnumBind<ST::QueryId, T>;
     const HAS_STATIC_QUERY_ID: bool = ST::HAS_STATIC_QUERY_ID;
 }
 
