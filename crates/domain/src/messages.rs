@@ -222,8 +222,7 @@ pub struct HistoryCursor {
 pub async fn append(conn: &mut AsyncPgConnection, new: NewMessage) -> Result<Message, Error> {
     new.validate("")?;
 
-    let message = insert_one(conn, &new).await?;
-    Ok(message)
+    Ok(insert_one(conn, &new).await?)
 }
 
 /// The one-row `INSERT` that [`append`] and a turn's messages share; `message` is validated.

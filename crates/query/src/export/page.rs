@@ -209,20 +209,20 @@ struct WantedConversation {
 }
 
 impl Batch {
-    /// Adds one conversation, given all its rated messages in position order.
-    fn add(&mut self, rated: &[RatedMessage]) {
-        let (Some(first), Some(last)) = (rated.first(), rated.last()) else {
-            return;
-        };
-        let mut rated_positions: Vec<i32> = rated.iter().map(|message| message.position).collect();
+    /// Adds one conversation, given the positions of all its rated messages in order.
+    fn add(&mut self, id: Uuid, rated_positions: impl IntoIterator<Item = i32>) {
+        let mut rated_positions: Vec<i32> = rated_positions.into_iter().collect();
         // A message rated twice is listed twice, next to itself.
         rated_positions.dedup();
+        let Some(&last) = rated_positions.last() else {
+            return;
+        };
         self.conversations.push(WantedConversation {
-            id: first.conversation_id,
+            id,
             rated_positions,
         });
-        self.highest_position = self.highest_position.max(last.position);
-        self.messages += usize::try_from(last.position).unwrap_or(0);
+        self.highest_position = self.highest_position.max(last);
+        self.messages += usize::try_from(last).unwrap_or(0);
     }
 
     fn conversation_ids(&self) -> Vec<Uuid> {
@@ -443,8 +443,11 @@ impl<'c> MessageCursor<'c> {
             let Some(conversation_length) = self.next_conversation_length().await? else {
                 break;
             };
-            let rated: Vec<RatedMessage> = self.rated.drain(..conversation_length).collect();
-            batch.add(&rated);
+            let mut rated = self.rated.drain(..conversation_length).peekable();
+            let Some(id) = rated.peek().map(|message| message.conversation_id) else {
+                break;
+            };
+            batch.add(id, rated.map(|message| message.position));
         }
         Ok((!batch.conversations.is_empty()).then_some(batch))
     }
@@ -581,14 +584,7 @@ mod tests {
     fn batch_of(conversations: &[(Uuid, &[i32])]) -> Batch {
         let mut batch = Batch::default();
         for &(conversation_id, positions) in conversations {
-            let rated: Vec<RatedMessage> = positions
-                .iter()
-                .map(|&position| RatedMessage {
-                    conversation_id,
-                    position,
-                })
-                .collect();
-            batch.add(&rated);
+            batch.add(conversation_id, positions.iter().copied());
         }
         batch
     }
