@@ -170,27 +170,38 @@ async fn every_page_size_writes_the_same_records() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
+async fn a_conversation_longer_than_a_batch_keeps_its_whole_context_and_all_its_feedback() {
     let mut ledger = Ledger::new().await;
     let long = ledger.conversation().await;
     let short = ledger.conversation().await;
 
-    // The export fetches its cursor 2 048 rows at a time; answers at positions 2, 2 050 and
-    // 4 100 sit in the first, second and third fetch of one conversation.
+    // A batch asks for about 8 192 messages and the cursor fetches 16 384 feedback rows at a
+    // time: the long conversation is a batch of its own, and its last rated answer has more
+    // feedback than one fetch holds, so its rows arrive in two fetches.
     crate::support::run_sql(
         &mut ledger.connection,
         &format!(
             "INSERT INTO messages (conversation_id, role, content)
              SELECT '{long}', CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END::message_role,
                     'message ' || n
-               FROM generate_series(1, 4200) AS n"
+               FROM generate_series(1, 9000) AS n"
         ),
     )
     .await;
-    for position in [2, 2_050, 4_100] {
+    let rated_positions: [usize; 3] = [2, 4_100, 8_998];
+    for position in [2, 4_100, 8_998] {
         let answer = crate::support::message_at(&mut ledger.connection, long, position).await;
-        ledger.rate(answer, Rating::up()).await;
+        ledger.rate(answer, Rating::down()).await;
     }
+    let much_rated = crate::support::message_at(&mut ledger.connection, long, 8_998).await;
+    crate::support::run_sql(
+        &mut ledger.connection,
+        &format!(
+            "INSERT INTO feedback (message_id, rating)
+             SELECT '{much_rated}', 'thumbs_up' FROM generate_series(1, 17000)"
+        ),
+    )
+    .await;
     ledger.append(short, Message::user("short question")).await;
     let short_answer = ledger
         .append(short, Message::assistant("short answer"))
@@ -200,7 +211,7 @@ async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
     let (records, summary) = ledger.export(ExportFormat::Jsonl).await;
 
     assert_eq!(summary.records_written, 4);
-    let mut long_records: Vec<(usize, Vec<&str>, &str)> = records
+    let mut long_records: Vec<(usize, Vec<&str>, &str, &Value)> = records
         .iter()
         .filter(|record| record["conversation_id"] == json!(long))
         .map(|record| {
@@ -208,12 +219,13 @@ async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
                 record["context"].as_array().map_or(0, Vec::len),
                 contents(&record["context"]),
                 record["content"].as_str().unwrap_or_default(),
+                &record["ratings"],
             )
         })
         .collect();
-    long_records.sort_by_key(|(length, _, _)| *length);
+    long_records.sort_by_key(|(length, ..)| *length);
     assert_eq!(long_records.len(), 3);
-    for ((length, context, content), position) in long_records.iter().zip([2, 2_050, 4_100]) {
+    for ((length, context, content, _), position) in long_records.iter().zip(rated_positions) {
         let expected: Vec<String> = (1..position).map(|n| format!("message {n}")).collect();
         assert_eq!(*length, position - 1);
         assert_eq!(
@@ -222,6 +234,10 @@ async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
         );
         assert_eq!(*content, format!("message {position}"));
     }
+    let ratings: Vec<&Value> = long_records.iter().map(|(.., ratings)| *ratings).collect();
+    let once_down = json!({"thumbs_up": 0, "thumbs_down": 1, "neutral": 0});
+    let much_rated_ratings = json!({"thumbs_up": 17_000, "thumbs_down": 1, "neutral": 0});
+    assert_eq!(ratings, [&once_down, &once_down, &much_rated_ratings]);
     let short_record = records
         .iter()
         .find(|record| record["conversation_id"] == json!(short))
@@ -230,23 +246,32 @@ async fn a_conversation_longer_than_one_fetch_keeps_its_whole_context() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_batch_of_long_messages_read_ahead_does_not_stall_the_page_queries() {
+async fn batches_larger_than_the_connection_buffers_do_not_stall_the_fetches_sent_behind_them() {
     let mut ledger = Ledger::new().await;
 
-    // 2 000 conversations of a question and a rated answer, 8 kB each: one batch read ahead is
-    // 16 MB, more than the connection buffers, while a page of 16 answers uses 32 rows of it.
-    // Should the page's feedback query wait behind that batch, the export would never finish.
+    // 6 000 conversations of a question and an answer of 4 kB each, every answer rated three
+    // times: 18 000 feedback rows, more than the 16 384 of one fetch. The first batch takes
+    // 4 096 conversations (8 192 messages, 32 MB) and leaves fewer rows than half a fetch, so
+    // the second fetch is sent behind it; the second batch runs out of rows while the first is
+    // still on its way. Should the fetch be awaited before the batch in front of it, the
+    // export would never finish; should rows be lost or repeated between the fetches, the
+    // records would show it.
     crate::support::run_sql(
         &mut ledger.connection,
         "INSERT INTO conversations (user_id, title)
-         SELECT (SELECT id FROM users LIMIT 1), 'long ' || n FROM generate_series(1, 2000) AS n;
+         SELECT (SELECT id FROM users LIMIT 1), 'long ' || n FROM generate_series(1, 6000) AS n;
          INSERT INTO messages (conversation_id, role, content)
-         SELECT c.id, turn.role::message_role, turn.role || ' ' || repeat('x', 8000)
+         SELECT c.id, turn.role::message_role, turn.role || ' of ' || c.title || ' '
+                || repeat('x', 4000)
            FROM conversations AS c
           CROSS JOIN (VALUES (1, 'user'), (2, 'assistant')) AS turn (place, role)
+          WHERE c.title LIKE 'long %'
           ORDER BY c.id, turn.place;
          INSERT INTO feedback (message_id, rating)
-         SELECT id, 'thumbs_up' FROM messages WHERE role = 'assistant';",
+         SELECT m.id, 'thumbs_up'
+           FROM messages AS m
+          CROSS JOIN generate_series(1, 3)
+          WHERE m.role = 'assistant';",
     )
     .await;
     let mut options = ExportOptions::new(ExportFormat::Kto);
@@ -259,8 +284,19 @@ async fn a_batch_of_long_messages_read_ahead_does_not_stall_the_page_queries() {
     .await;
 
     let (text, summary) = exported.expect("the export finishes");
-    assert_eq!(summary.records_written, 2_000);
+    assert_eq!(summary.records_written, 6_000);
+    let mut answers = std::collections::BTreeSet::new();
     for record in lines(&text) {
-        assert_eq!(record["prompt"].as_array().map(Vec::len), Some(1));
+        let question = contents(&record["prompt"]);
+        let answer = contents(&record["completion"]);
+        assert_eq!(question.len(), 1);
+        assert_eq!(
+            question[0].replacen("user", "assistant", 1),
+            answer[0],
+            "an answer is prompted by its own question"
+        );
+        assert_eq!(record["label"], json!(true));
+        answers.insert(answer[0].to_owned());
     }
+    assert_eq!(answers.len(), 6_000, "every answer is written once");
 }

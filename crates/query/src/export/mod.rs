@@ -1,12 +1,12 @@
 //! Streaming the labelled dataset that feedback exists for, in the formats training tools read.
 //!
-//! An export lists its candidates through one cursor and reads the messages of the
-//! conversations that hold them, each up to its last candidate, in batches of whole
-//! conversations (module `page`); it loads each page's feedback and retrieved chunks in one
-//! query per kind, and writes one JSON line per record (module `records`). Each earlier message
-//! is redacted and serialised once and reused by every later record of its conversation.
-//! Memory therefore follows the page size, the batch size and the longest conversation, never
-//! the dataset.
+//! An export lists the feedback of the rated messages through one cursor and reads the messages
+//! of the conversations that hold them, each up to its last candidate, in batches of whole
+//! conversations, each batch with its retrieved chunks (module `page`). It writes one JSON line
+//! per record (module `records`). Each earlier message is redacted and serialised once and
+//! reused by every later record of its conversation. Memory therefore follows the page size,
+//! the batch size, the longest conversation and the number of prompt versions, never the
+//! number of messages or ratings.
 //!
 //! An export keeps one thread busy. It runs fastest on a current-thread runtime, as the
 //! `chatledger` CLI runs it, where the connection's driver shares that thread and rows reach the
@@ -200,7 +200,8 @@ async fn write_records<W: Write + Send>(
 
             let converted = records::convert(message, redaction);
             if message.is_candidate {
-                let view = CandidateView::new(message, &converted, &earlier, &page);
+                let prompt = cursor.prompts().of(message);
+                let view = CandidateView::new(message, prompt, &converted, &earlier, &page);
                 line.clear();
                 match records::encode(format, &view, redaction, &mut line)? {
                     Outcome::Encoded => {

@@ -1,23 +1,26 @@
-//! The queries of an export: the rated messages from one cursor, the messages that records
-//! are made of in batches of whole conversations, and the feedback and retrieved chunks of each
-//! page's candidates in one query per kind, so that nothing grows with the size of the dataset.
+//! The queries of an export: one cursor over the feedback of the rated messages, and the
+//! messages that records are made of in batches of whole conversations, each with the retrieved
+//! chunks of its rated messages, so that nothing grows with the size of the dataset.
 //!
-//! The cursor (`export_rated.sql`) lists the rated messages from feedback alone, which carries
-//! their conversations and positions, so only conversations with a rating are read. Each batch
-//! then asks for the messages of a run of such conversations, each from its first message up to
-//! its last rated one, with one `conversation_id = ANY (…)` probe: PostgreSQL answers it with
-//! one bitmap scan that reads each heap page of the run once, where a walk conversation by
-//! conversation read one page per message (conversations that run at the same time share
-//! pages). The batch comes back in heap order and is put in (conversation, position) order
-//! here, where the rated assistant answers become the candidates. A conversation's earlier
-//! messages are therefore read once however many of its answers are rated, and never once per
-//! answer or once per page.
+//! The cursor (`export_rated.sql`) lists feedback alone, which carries each rated message's
+//! conversation and position, in conversation order. Its rows say which conversations to read
+//! and how far, and they are the candidates' feedback as well, so no page waits for a query of
+//! its own. Each batch then asks for the messages of a run of rated conversations, each from its
+//! first message up to its last rated one, with one `conversation_id = ANY (…)` probe:
+//! PostgreSQL answers it with one bitmap scan that reads each heap page of the run once, where a
+//! walk conversation by conversation read one page per message (conversations that run at the
+//! same time share pages). The batch comes back in heap order and is put in (conversation,
+//! position) order here, where the rated assistant answers become the candidates. A
+//! conversation's earlier messages are therefore read once however many of its answers are
+//! rated, and never once per answer or once per page.
+//!
+//! Two batches are on their way while the client writes the records of a third: as soon as a
+//! batch arrives, the next is sent, so the server keeps reading while the client writes.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::task::Poll;
 
-use chatledger_schema::schema::sql_types::FeedbackRating as SqlFeedbackRating;
 use chatledger_schema::schema::{
     embeddings, feedback, message_retrievals, messages, prompt_versions,
 };
@@ -26,20 +29,22 @@ use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Integer, Untyped, Uuid as SqlUuid};
+use diesel::sql_types::{Integer, Untyped, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use uuid::Uuid;
 
 use super::ExportFormat;
 
-/// Where the messages rated as a format wants are, in (conversation, position) order.
+/// The feedback of the rated messages, in (conversation, position) order.
 const EXPORT_RATED_SQL: &str = include_str!("export_rated.sql");
 
 /// The cursor's name; one export runs per transaction, so one name suffices.
 const CURSOR_NAME: &str = "chatledger_export_rated";
 
-/// Rated messages fetched from the cursor per round trip; each is two small columns.
-const FETCH_RATED: usize = 4_096;
+/// Feedback rows fetched from the cursor per round trip, a few megabytes. The next fetch is sent
+/// behind a batch once fewer than half of this are left, so its rows are there before they are
+/// needed.
+const FETCH_RATED: usize = 16_384;
 
 /// About how many messages a batch asks for (its conversations' last rated positions added
 /// up): enough conversations that the ones which ran at the same time share the heap
@@ -47,9 +52,13 @@ const FETCH_RATED: usize = 4_096;
 /// longer than this is a batch of its own.
 const BATCH_MESSAGES: usize = 8_192;
 
+/// Batches on their way while one is handed out. With one, the server sat idle while the
+/// client took in the rows of the batch that had just arrived; two keep it reading.
+const BATCHES_AHEAD: usize = 2;
+
 /// A message the export reads: the context of later candidates, and a candidate itself when
-/// `is_candidate` says so. The fields are in the order of [`load_batch`]'s select.
-#[derive(Debug, Queryable)]
+/// `is_candidate` says so.
+#[derive(Debug)]
 pub(super) struct ExportMessage {
     pub(super) id: Uuid,
     pub(super) conversation_id: Uuid,
@@ -59,30 +68,67 @@ pub(super) struct ExportMessage {
     pub(super) model_name: Option<String>,
     pub(super) tool_calls: Option<serde_json::Value>,
     pub(super) tool_call_id: Option<String>,
-    prompt_name: Option<String>,
-    prompt_version: Option<i32>,
-    /// An assistant answer with feedback of a rating the format wants; read as `false` and
-    /// marked by the batch, which knows the ratings.
+    prompt_version_id: Option<Uuid>,
+    /// An assistant answer with feedback of a rating the format wants; marked by the batch,
+    /// which knows the ratings.
     pub(super) is_candidate: bool,
 }
 
-/// A rated message as the cursor lists it; a candidate when it turns out to be an assistant
-/// answer.
+/// The columns of a message that [`load_batch`] selects, in its order.
+type MessageRow = (
+    Uuid,
+    Uuid,
+    i32,
+    MessageRole,
+    String,
+    Option<String>,
+    Option<serde_json::Value>,
+    Option<String>,
+    Option<Uuid>,
+);
+
+impl<ST> Queryable<ST, Pg> for ExportMessage
+where
+    MessageRow: diesel::deserialize::FromStaticSqlRow<ST, Pg>,
+{
+    type Row = MessageRow;
+
+    fn build(row: MessageRow) -> diesel::deserialize::Result<Self> {
+        let (
+            id,
+            conversation_id,
+            position,
+            role,
+            content,
+            model_name,
+            tool_calls,
+            tool_call_id,
+            prompt_version_id,
+        ) = row;
+        Ok(Self {
+            id,
+            conversation_id,
+            position,
+            role,
+            content,
+            model_name,
+            tool_calls,
+            tool_call_id,
+            prompt_version_id,
+            is_candidate: false,
+        })
+    }
+}
+
+/// A feedback row as the cursor lists it, with the place of the message it rates.
 #[derive(Debug, QueryableByName)]
-struct RatedMessage {
+struct ListedFeedback {
     #[diesel(sql_type = SqlUuid)]
     conversation_id: Uuid,
     #[diesel(sql_type = Integer)]
     position: i32,
-}
-
-impl ExportMessage {
-    /// The prompt version that produced the message, if one did.
-    pub(super) fn prompt(&self) -> Option<PromptLabel<'_>> {
-        let name = self.prompt_name.as_deref()?;
-        let version = self.prompt_version?;
-        Some(PromptLabel { name, version })
-    }
+    #[diesel(embed)]
+    feedback: Feedback,
 }
 
 /// The prompt version that produced a candidate.
@@ -92,8 +138,43 @@ pub(super) struct PromptLabel<'m> {
     pub(super) version: i32,
 }
 
+/// The name and version of every prompt version, by id. Records name the prompt version of
+/// their answer; a table of them read once costs the server less than a join in every batch,
+/// which looked up the prompt version of each message it read. A deployment keeps hundreds
+/// of prompt versions, not millions, so the table stays small.
+#[derive(Debug)]
+pub(super) struct PromptLabels(HashMap<Uuid, (String, i32)>);
+
+impl PromptLabels {
+    async fn load(connection: &AsyncPgConnection) -> QueryResult<Self> {
+        let mut shared = connection;
+        let rows: Vec<(Uuid, String, i32)> = prompt_versions::table
+            .select((
+                prompt_versions::id,
+                prompt_versions::name,
+                prompt_versions::version,
+            ))
+            .load(&mut shared)
+            .await?;
+        let labels = rows
+            .into_iter()
+            .map(|(id, name, version)| (id, (name, version)))
+            .collect();
+        Ok(Self(labels))
+    }
+
+    /// The prompt version that produced `message`, if one did.
+    pub(super) fn of(&self, message: &ExportMessage) -> Option<PromptLabel<'_>> {
+        let (name, version) = self.0.get(&message.prompt_version_id?)?;
+        Some(PromptLabel {
+            name,
+            version: *version,
+        })
+    }
+}
+
 /// One feedback row on a candidate.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, QueryableByName)]
 #[diesel(table_name = feedback, check_for_backend(Pg))]
 pub(super) struct Feedback {
     pub(super) message_id: Uuid,
@@ -121,17 +202,23 @@ pub(super) struct Chunk {
     pub(super) chunk_text: String,
 }
 
+/// Per rated message, its feedback from oldest to newest.
+type FeedbackByMessage = HashMap<Uuid, Vec<Feedback>>;
+
+/// Per rated message, its retrieved chunks by rank.
+type RetrievalsByMessage = HashMap<Uuid, Vec<(Retrieval, Chunk)>>;
+
 /// A run of messages that ends with the page's last candidate (or with the last message), and
 /// what its candidates' records need.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Page {
     /// In (conversation, position) order; a page may begin inside a conversation that the
     /// previous page began.
     pub(super) messages: Vec<ExportMessage>,
     /// Per candidate, its feedback from oldest to newest.
-    pub(super) feedback: HashMap<Uuid, Vec<Feedback>>,
+    pub(super) feedback: FeedbackByMessage,
     /// Per candidate, its retrieved chunks by rank; empty unless the format wants them.
-    pub(super) retrievals: HashMap<Uuid, Vec<(Retrieval, Chunk)>>,
+    pub(super) retrievals: RetrievalsByMessage,
 }
 
 impl Page {
@@ -165,20 +252,36 @@ impl RunQueryDsl<&AsyncPgConnection> for FetchRated {}
 /// What a query sent ahead resolves to.
 type Pending<'c, T> = Pin<Box<dyn Future<Output = QueryResult<T>> + Send + 'c>>;
 
-/// A query sent to the server and not yet awaited, or its result when it was ready at once.
+/// A query handed to the connection and not yet awaited, or its result once it has one.
+///
+/// diesel-async starts a query only as far as a poll takes it, and a query that waits for the
+/// statement cache's lock (while another query prepares its statement) is handed the lock
+/// only to go on when it is polled again. A query that nobody polls then holds the lock, and
+/// every query sent after it waits in turn, so that each reaches the server only when awaited.
+/// The cursor therefore advances every query on its way, in the order they were sent, each time
+/// it sends one and at every page.
 enum SentAhead<'c, T> {
     Sent(Pending<'c, T>),
     Ready(QueryResult<T>),
 }
 
 impl<'c, T> SentAhead<'c, T> {
-    /// Polls `query` once, which writes it to the connection, so that the server works on it
-    /// while the caller does something else. (A statement that diesel has not prepared yet only
-    /// gets as far as the request to prepare it; that happens once per statement.)
-    async fn send(mut query: Pending<'c, T>) -> Self {
-        match std::future::poll_fn(|context| Poll::Ready(query.as_mut().poll(context))).await {
-            Poll::Ready(result) => Self::Ready(result),
-            Poll::Pending => Self::Sent(query),
+    /// Hands `query` to the connection and takes it as far as it goes without waiting.
+    async fn send(query: Pending<'c, T>) -> Self {
+        let mut sent = Self::Sent(query);
+        sent.advance().await;
+        sent
+    }
+
+    /// Polls the query once, if it has no result yet: it writes its request, reads what rows
+    /// have arrived, or finishes.
+    async fn advance(&mut self) {
+        if let Self::Sent(query) = self {
+            let polled =
+                std::future::poll_fn(|context| Poll::Ready(query.as_mut().poll(context))).await;
+            if let Poll::Ready(result) = polled {
+                *self = Self::Ready(result);
+            }
         }
     }
 
@@ -199,6 +302,8 @@ struct Batch {
     highest_position: i32,
     /// The messages the batch will hand out.
     messages: usize,
+    /// The feedback of the messages that have a rating the format wants.
+    feedback: FeedbackByMessage,
 }
 
 /// A conversation of a batch: its id and the positions of its rated messages, in order.
@@ -209,11 +314,34 @@ struct WantedConversation {
 }
 
 impl Batch {
-    /// Adds one conversation, given the positions of all its rated messages in order.
-    fn add(&mut self, id: Uuid, rated_positions: impl IntoIterator<Item = i32>) {
-        let mut rated_positions: Vec<i32> = rated_positions.into_iter().collect();
-        // A message rated twice is listed twice, next to itself.
-        rated_positions.dedup();
+    /// Adds one conversation, given all the feedback on its messages in the cursor's order. Its
+    /// rated messages are the ones with at least one rating in `wanted`; a conversation without
+    /// any is left out.
+    fn add(
+        &mut self,
+        id: Uuid,
+        listed: impl IntoIterator<Item = ListedFeedback>,
+        wanted: &[FeedbackRating],
+    ) {
+        let mut rated_positions = Vec::new();
+        let mut listed = listed.into_iter().peekable();
+        while let Some(first) = listed.next() {
+            let position = first.position;
+            let mut message_feedback = vec![first.feedback];
+            while let Some(more) = listed.next_if(|next| next.position == position) {
+                message_feedback.push(more.feedback);
+            }
+
+            if message_feedback
+                .iter()
+                .any(|row| wanted.contains(&row.rating))
+            {
+                rated_positions.push(position);
+                self.feedback
+                    .insert(message_feedback[0].message_id, message_feedback);
+            }
+        }
+
         let Some(&last) = rated_positions.last() else {
             return;
         };
@@ -282,7 +410,6 @@ fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<E
     Box::pin(async move {
         let mut shared = connection;
         let rows: Vec<ExportMessage> = messages::table
-            .left_join(prompt_versions::table)
             .filter(messages::conversation_id.eq_any(batch.conversation_ids()))
             .filter(messages::position.le(batch.highest_position))
             .select((
@@ -294,9 +421,7 @@ fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<E
                 messages::model_name,
                 messages::tool_calls,
                 messages::tool_call_id,
-                prompt_versions::name.nullable(),
-                prompt_versions::version.nullable(),
-                false.into_sql::<Bool>(),
+                messages::prompt_version_id,
             ))
             .load(&mut shared)
             .await?;
@@ -304,20 +429,107 @@ fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<E
     })
 }
 
-/// The export's cursor and batches, with the messages read but not yet handed out and the
-/// next batch on its way.
+/// A batch's messages in order, and what its candidates' records need besides.
+#[derive(Debug, Default)]
+struct ArrivedBatch {
+    /// The messages not yet handed out.
+    messages: std::vec::IntoIter<ExportMessage>,
+    /// The feedback of the rated messages not yet handed out; what is left when the batch is
+    /// replaced belonged to rated messages that were no candidates.
+    feedback: FeedbackByMessage,
+    retrievals: RetrievalsByMessage,
+}
+
+/// A batch whose queries are on the wire.
+struct BatchOnItsWay<'c> {
+    messages: SentAhead<'c, Vec<ExportMessage>>,
+    retrievals: Option<SentAhead<'c, RetrievalsByMessage>>,
+    feedback: FeedbackByMessage,
+}
+
+impl BatchOnItsWay<'_> {
+    async fn advance(&mut self) {
+        self.messages.advance().await;
+        if let Some(retrievals) = &mut self.retrievals {
+            retrievals.advance().await;
+        }
+    }
+
+    /// Waits for the answers, in the order the queries were sent.
+    async fn arrived(self) -> QueryResult<ArrivedBatch> {
+        let messages = self.messages.result().await?;
+        let retrievals = match self.retrievals {
+            Some(retrievals) => retrievals.result().await?,
+            None => HashMap::new(),
+        };
+        Ok(ArrivedBatch {
+            messages: messages.into_iter(),
+            feedback: self.feedback,
+            retrievals,
+        })
+    }
+}
+
+impl<'c> BatchOnItsWay<'c> {
+    /// Sends the queries of `batch`: its messages and, when `format` wants them, the chunks
+    /// retrieved for its rated messages.
+    async fn send(
+        connection: &'c AsyncPgConnection,
+        format: ExportFormat,
+        mut batch: Batch,
+    ) -> Self {
+        let feedback = std::mem::take(&mut batch.feedback);
+        let retrieval_ids = format
+            .includes_retrievals()
+            .then(|| feedback.keys().copied().collect::<Vec<_>>());
+
+        let messages = SentAhead::send(load_batch(connection, batch)).await;
+        let retrievals = match retrieval_ids {
+            Some(ids) => Some(SentAhead::send(Box::pin(load_retrievals(connection, ids))).await),
+            None => None,
+        };
+        Self {
+            messages,
+            retrievals,
+            feedback,
+        }
+    }
+}
+
+/// A query on the wire whose answer the cursor has not taken in yet.
+enum Ahead<'c> {
+    Batch(BatchOnItsWay<'c>),
+    Fetch(SentAhead<'c, Vec<ListedFeedback>>),
+}
+
+impl Ahead<'_> {
+    async fn advance(&mut self) {
+        match self {
+            Self::Batch(batch) => batch.advance().await,
+            Self::Fetch(fetch) => fetch.advance().await,
+        }
+    }
+}
+
+/// The export's cursor and batches: the batch being handed out, and the queries on their way.
 ///
-/// Queries go through a shared reference to the connection, which diesel-async pipelines: the
-/// next batch is asked for right after a page's feedback and chunks, so the server reads it
-/// while the client writes the page's records.
+/// Queries go through a shared reference to the connection, which diesel-async pipelines.
+/// Responses come back in the order the queries were sent, and the connection stops reading
+/// once a response that nobody reads fills its buffers, so this task must take the answers in
+/// in the order it sent the queries: awaiting a later one first would wait forever. The next
+/// fetch from the cursor is therefore sent behind a batch, well before its rows are needed,
+/// and taken in in its turn.
 pub(super) struct MessageCursor<'c> {
     connection: &'c AsyncPgConnection,
     format: ExportFormat,
+    prompts: PromptLabels,
     /// Fetched from the cursor and not yet in a batch.
-    rated: VecDeque<RatedMessage>,
-    rated_exhausted: bool,
-    fetched: VecDeque<ExportMessage>,
-    next_batch: Option<SentAhead<'c, Vec<ExportMessage>>>,
+    listed: VecDeque<ListedFeedback>,
+    listed_exhausted: bool,
+    arrived: ArrivedBatch,
+    /// Batches that arrived while the cursor waited for a fetch behind them.
+    waiting: VecDeque<ArrivedBatch>,
+    ahead: VecDeque<Ahead<'c>>,
 }
 
 impl<'c> MessageCursor<'c> {
@@ -344,144 +556,197 @@ impl<'c> MessageCursor<'c> {
         diesel::sql_query(format!(
             "DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {EXPORT_RATED_SQL}"
         ))
-        .bind::<Array<SqlFeedbackRating>, _>(format.candidate_ratings())
         .execute(&mut shared)
         .await?;
+        let prompts = PromptLabels::load(connection).await?;
         Ok(Self {
             connection,
             format,
-            rated: VecDeque::new(),
-            rated_exhausted: false,
-            fetched: VecDeque::new(),
-            next_batch: None,
+            prompts,
+            listed: VecDeque::new(),
+            listed_exhausted: false,
+            arrived: ArrivedBatch::default(),
+            waiting: VecDeque::new(),
+            ahead: VecDeque::new(),
         })
+    }
+
+    /// The names of the prompt versions that candidates come from.
+    pub(super) fn prompts(&self) -> &PromptLabels {
+        &self.prompts
     }
 
     /// The next page of at most `page_size` candidates (at least one), with the messages before
     /// them that earlier pages did not hand out; `None` after the last page.
     pub(super) async fn next_page(&mut self, page_size: usize) -> QueryResult<Option<Page>> {
-        // Responses come back in the order the queries were sent, and the connection stops
-        // reading once a response that nobody reads fills its buffers: a query sent now would
-        // wait behind the batch sent ahead, and this task would wait for that query. So the
-        // batch is taken in first; it has had the whole previous page to arrive.
-        if let Some(sent) = self.next_batch.take() {
-            self.fetched.extend(sent.result().await?);
-        }
-
-        let mut messages = Vec::new();
-        let mut candidate_ids = Vec::new();
-        while candidate_ids.len() < page_size.max(1) {
+        self.advance_ahead().await;
+        let mut page = Page::default();
+        let mut candidates = 0;
+        while candidates < page_size.max(1) {
             let Some(message) = self.next_message().await? else {
                 break;
             };
             if message.is_candidate {
-                candidate_ids.push(message.id);
+                candidates += 1;
+                if let Some(rows) = self.arrived.feedback.remove(&message.id) {
+                    page.feedback.insert(message.id, rows);
+                }
+                if let Some(chunks) = self.arrived.retrievals.remove(&message.id) {
+                    page.retrievals.insert(message.id, chunks);
+                }
             }
-            messages.push(message);
+            page.messages.push(message);
         }
-        if messages.is_empty() {
-            return Ok(None);
-        }
-
-        // Planned now, while nothing is on the wire, because planning may fetch from the
-        // cursor; only while less than a batch is left, so that at most two batches wait here.
-        let ahead = if self.fetched.len() < BATCH_MESSAGES {
-            self.plan_batch().await?
-        } else {
-            None
-        };
-
-        // In this order on the wire: the server answers the page's own queries first and then
-        // reads the next batch while the page is written.
-        let retrieval_ids = self
-            .format
-            .includes_retrievals()
-            .then(|| candidate_ids.clone());
-        let feedback =
-            SentAhead::send(Box::pin(load_feedback(self.connection, candidate_ids))).await;
-        let retrievals = match retrieval_ids {
-            Some(ids) => {
-                Some(SentAhead::send(Box::pin(load_retrievals(self.connection, ids))).await)
-            }
-            None => None,
-        };
-        if let Some(batch) = ahead {
-            self.next_batch = Some(SentAhead::send(load_batch(self.connection, batch)).await);
-        }
-
-        let feedback = feedback.result().await?;
-        let retrievals = match retrievals {
-            Some(retrievals) => retrievals.result().await?,
-            None => HashMap::new(),
-        };
-        Ok(Some(Page {
-            messages,
-            feedback,
-            retrievals,
-        }))
+        Ok((!page.messages.is_empty()).then_some(page))
     }
 
     async fn next_message(&mut self) -> QueryResult<Option<ExportMessage>> {
-        while self.fetched.is_empty() {
-            let batch = match self.next_batch.take() {
-                Some(sent) => sent.result().await?,
-                None => match self.plan_batch().await? {
-                    Some(batch) => load_batch(self.connection, batch).await?,
-                    None => return Ok(None),
-                },
-            };
-            self.fetched.extend(batch);
+        loop {
+            if let Some(message) = self.arrived.messages.next() {
+                return Ok(Some(message));
+            }
+            match self.next_batch().await? {
+                Some(batch) => self.arrived = batch,
+                None => return Ok(None),
+            }
         }
-        Ok(self.fetched.pop_front())
+    }
+
+    /// The next batch in the cursor's order, once the ones after it are on their way; `None`
+    /// once no batch is left. What is left of the batch it replaces is dropped: the feedback
+    /// of rated messages that were no candidates.
+    async fn next_batch(&mut self) -> QueryResult<Option<ArrivedBatch>> {
+        loop {
+            if let Some(batch) = self.waiting.pop_front() {
+                self.send_ahead().await?;
+                return Ok(Some(batch));
+            }
+            match self.ahead.pop_front() {
+                Some(Ahead::Batch(on_its_way)) => {
+                    let batch = on_its_way.arrived().await?;
+                    self.send_ahead().await?;
+                    return Ok(Some(batch));
+                }
+                Some(Ahead::Fetch(fetch)) => self.take_in_fetch(fetch.result().await?),
+                None => {
+                    self.send_ahead().await?;
+                    if self.ahead.is_empty() {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends batches until [`BATCHES_AHEAD`] are on their way or none is left, each followed
+    /// by the next fetch from the cursor when the rows fetched run low.
+    async fn send_ahead(&mut self) -> QueryResult<()> {
+        while self.batches_ahead() < BATCHES_AHEAD {
+            let Some(batch) = self.plan_batch().await? else {
+                break;
+            };
+            let batch = BatchOnItsWay::send(self.connection, self.format, batch).await;
+            self.ahead.push_back(Ahead::Batch(batch));
+
+            let fetch_ahead = self
+                .ahead
+                .iter()
+                .any(|query| matches!(query, Ahead::Fetch(_)));
+            if self.listed.len() < FETCH_RATED / 2 && !self.listed_exhausted && !fetch_ahead {
+                let fetch = SentAhead::send(Box::pin(fetch_listed(self.connection))).await;
+                self.ahead.push_back(Ahead::Fetch(fetch));
+            }
+        }
+        self.advance_ahead().await;
+        Ok(())
+    }
+
+    /// Advances every query on its way, oldest first, and then lets the connection's driver
+    /// run, which writes the requests and reads what the server has sent. On a current-thread
+    /// runtime the driver runs only while this task waits.
+    async fn advance_ahead(&mut self) {
+        for query in &mut self.ahead {
+            query.advance().await;
+        }
+        tokio::task::yield_now().await;
+    }
+
+    fn batches_ahead(&self) -> usize {
+        let on_their_way = self
+            .ahead
+            .iter()
+            .filter(|query| matches!(query, Ahead::Batch(_)))
+            .count();
+        self.waiting.len() + on_their_way
     }
 
     /// The next run of whole conversations, about [`BATCH_MESSAGES`] messages long; `None`
     /// once the cursor has no rated message left.
     async fn plan_batch(&mut self) -> QueryResult<Option<Batch>> {
+        let wanted = self.format.candidate_ratings();
         let mut batch = Batch::default();
         while batch.messages < BATCH_MESSAGES {
             let Some(conversation_length) = self.next_conversation_length().await? else {
                 break;
             };
-            let mut rated = self.rated.drain(..conversation_length).peekable();
-            let Some(id) = rated.peek().map(|message| message.conversation_id) else {
+            let mut listed = self.listed.drain(..conversation_length).peekable();
+            let Some(id) = listed.peek().map(|row| row.conversation_id) else {
                 break;
             };
-            batch.add(id, rated.map(|message| message.position));
+            batch.add(id, listed, wanted);
         }
         Ok((!batch.conversations.is_empty()).then_some(batch))
     }
 
-    /// How many of the fetched rated messages belong to the first conversation, once all of
+    /// How many of the fetched feedback rows belong to the first conversation, once all of
     /// them are fetched; `None` when none is left.
     async fn next_conversation_length(&mut self) -> QueryResult<Option<usize>> {
         loop {
-            if let Some(first) = self.rated.front() {
+            if let Some(first) = self.listed.front() {
                 let conversation = first.conversation_id;
                 let next_conversation_starts = self
-                    .rated
+                    .listed
                     .iter()
-                    .position(|message| message.conversation_id != conversation);
+                    .position(|row| row.conversation_id != conversation);
                 if let Some(length) = next_conversation_starts {
                     return Ok(Some(length));
                 }
-                if self.rated_exhausted {
-                    return Ok(Some(self.rated.len()));
+                if self.listed_exhausted {
+                    return Ok(Some(self.listed.len()));
                 }
-            } else if self.rated_exhausted {
+            } else if self.listed_exhausted {
                 return Ok(None);
             }
-            self.fetch_rated().await?;
+            self.fetch_now().await?;
         }
     }
 
-    async fn fetch_rated(&mut self) -> QueryResult<()> {
-        let mut shared = self.connection;
-        let fetched: Vec<RatedMessage> = FetchRated.load(&mut shared).await?;
-        self.rated_exhausted = fetched.len() < FETCH_RATED;
-        self.rated.extend(fetched);
+    /// Fetches from the cursor while planning: takes in every query on its way up to the
+    /// fetch sent ahead, or, when none was, all of them before fetching.
+    async fn fetch_now(&mut self) -> QueryResult<()> {
+        while let Some(query) = self.ahead.pop_front() {
+            match query {
+                Ahead::Batch(on_its_way) => self.waiting.push_back(on_its_way.arrived().await?),
+                Ahead::Fetch(fetch) => {
+                    self.take_in_fetch(fetch.result().await?);
+                    return Ok(());
+                }
+            }
+        }
+        let fetched = fetch_listed(self.connection).await?;
+        self.take_in_fetch(fetched);
         Ok(())
     }
+
+    fn take_in_fetch(&mut self, fetched: Vec<ListedFeedback>) {
+        self.listed_exhausted = fetched.len() < FETCH_RATED;
+        self.listed.extend(fetched);
+    }
+}
+
+async fn fetch_listed(connection: &AsyncPgConnection) -> QueryResult<Vec<ListedFeedback>> {
+    let mut shared = connection;
+    FetchRated.load(&mut shared).await
 }
 
 /// Assistant messages with at least one feedback row rated as `format` wants.
@@ -505,28 +770,6 @@ pub(super) async fn count_candidates(
         .get_result(connection)
         .await?;
     Ok(u64::try_from(count).unwrap_or(0))
-}
-
-async fn load_feedback(
-    connection: &AsyncPgConnection,
-    candidate_ids: Vec<Uuid>,
-) -> QueryResult<HashMap<Uuid, Vec<Feedback>>> {
-    let mut shared = connection;
-    if candidate_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<Feedback> = feedback::table
-        .filter(feedback::message_id.eq_any(&candidate_ids))
-        .order((feedback::message_id, feedback::created_at, feedback::id))
-        .select(Feedback::as_select())
-        .load(&mut shared)
-        .await?;
-
-    let mut by_message: HashMap<Uuid, Vec<Feedback>> = HashMap::new();
-    for row in rows {
-        by_message.entry(row.message_id).or_default().push(row);
-    }
-    Ok(by_message)
 }
 
 async fn load_retrievals(
@@ -575,18 +818,87 @@ mod tests {
             model_name: None,
             tool_calls: None,
             tool_call_id: None,
-            prompt_name: None,
-            prompt_version: None,
+            prompt_version_id: None,
             is_candidate: false,
+        }
+    }
+
+    /// Feedback of `rating` on the message at `position` of `conversation_id`, as the cursor
+    /// lists it; one message id per place, as in the table.
+    fn listed(conversation_id: Uuid, position: i32, rating: FeedbackRating) -> ListedFeedback {
+        let message_id = Uuid::from_u64_pair(conversation_id.as_u64_pair().0, position as u64);
+        ListedFeedback {
+            conversation_id,
+            position,
+            feedback: Feedback {
+                message_id,
+                rating,
+                comment: None,
+                categories: Vec::new(),
+                correction: None,
+            },
         }
     }
 
     fn batch_of(conversations: &[(Uuid, &[i32])]) -> Batch {
         let mut batch = Batch::default();
         for &(conversation_id, positions) in conversations {
-            batch.add(conversation_id, positions.iter().copied());
+            let rows = positions
+                .iter()
+                .map(|&position| listed(conversation_id, position, FeedbackRating::ThumbsUp));
+            batch.add(conversation_id, rows, &FeedbackRating::ALL);
         }
         batch
+    }
+
+    #[test]
+    fn a_batch_keeps_the_messages_with_a_wanted_rating_and_all_of_their_feedback() {
+        let mixed = Uuid::now_v7();
+        let unwanted_only = Uuid::now_v7();
+        let wanted = [FeedbackRating::ThumbsDown];
+        let mut batch = Batch::default();
+        batch.add(
+            mixed,
+            [
+                listed(mixed, 2, FeedbackRating::ThumbsUp),
+                listed(mixed, 2, FeedbackRating::ThumbsDown),
+                listed(mixed, 2, FeedbackRating::Neutral),
+                listed(mixed, 4, FeedbackRating::ThumbsUp),
+            ],
+            &wanted,
+        );
+        batch.add(
+            unwanted_only,
+            [listed(unwanted_only, 6, FeedbackRating::ThumbsUp)],
+            &wanted,
+        );
+
+        let conversations: Vec<(Uuid, Vec<i32>)> = batch
+            .conversations
+            .iter()
+            .map(|conversation| (conversation.id, conversation.rated_positions.clone()))
+            .collect();
+        assert_eq!(conversations, [(mixed, vec![2])]);
+        assert_eq!(batch.highest_position, 2);
+        assert_eq!(batch.messages, 2);
+
+        let rated_message = listed(mixed, 2, FeedbackRating::ThumbsUp)
+            .feedback
+            .message_id;
+        let ratings: Vec<Vec<FeedbackRating>> = batch
+            .feedback
+            .values()
+            .map(|rows| rows.iter().map(|row| row.rating).collect())
+            .collect();
+        assert_eq!(batch.feedback.keys().collect::<Vec<_>>(), [&rated_message]);
+        assert_eq!(
+            ratings,
+            [vec![
+                FeedbackRating::ThumbsUp,
+                FeedbackRating::ThumbsDown,
+                FeedbackRating::Neutral
+            ]]
+        );
     }
 
     #[test]

@@ -163,10 +163,11 @@ pub(super) struct CandidateView<'p> {
 }
 
 impl<'p> CandidateView<'p> {
-    /// The view of `candidate`, one of `page`'s messages converted as `answer`, after the
-    /// `earlier` messages.
+    /// The view of `candidate`, one of `page`'s messages converted as `answer`, produced by
+    /// `prompt`, after the `earlier` messages.
     pub(super) fn new(
         candidate: &'p ExportMessage,
+        prompt: Option<PromptLabel<'p>>,
         answer: &'p Converted,
         earlier: &'p [ContextEntry],
         page: &'p Page,
@@ -174,7 +175,7 @@ impl<'p> CandidateView<'p> {
         Self {
             candidate,
             answer,
-            prompt: candidate.prompt(),
+            prompt,
             earlier,
             feedback: page.feedback.get(&candidate.id).map_or(&[], Vec::as_slice),
             retrievals: page
