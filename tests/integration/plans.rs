@@ -1,6 +1,7 @@
 //! The hot paths use the indexes meant for them and never scan the messages table: the
 //! history page reads a range of the (conversation_id, position) index, and the
-//! prompt-feedback dashboard does not read messages at all; planned by PostgreSQL on 20,000
+//! prompt-feedback dashboard does not read messages at all, and the export's cursor reads
+//! feedback in order from its index instead of sorting it; planned by PostgreSQL on 20,000
 //! analysed messages, where a sequential scan would be its own choice. (The active prompt
 //! lookup's plan is asserted in `invariants.rs`.)
 
@@ -9,6 +10,9 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::support::run_sql;
+
+/// The export's cursor, as the query crate ships it.
+const EXPORT_RATED_SQL: &str = include_str!("../../crates/query/src/export/export_rated.sql");
 
 /// The report's query without filters, as the query crate ships it.
 const PROMPT_FEEDBACK_COUNTED_SQL: &str =
@@ -133,4 +137,28 @@ async fn the_dashboard_report_never_reads_messages_even_with_a_generic_plan() {
         assert!(plan.contains("prompt_version_stats"), "{plan}");
         assert!(plan.contains("feedback"), "{plan}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_reads_feedback_in_order_from_the_place_index_without_a_sort() {
+    let (_database, mut connection) = ledger().await;
+    // On a few thousand rows a sort in memory is cheaper, and PostgreSQL rightly sorts; the
+    // index is for the sizes where the sort went to disk. 100,000 feedback rows, planned as the
+    // export declares its cursor: every row is read, so the plan is for all of them.
+    run_sql(
+        &mut connection,
+        "INSERT INTO feedback (message_id, rating)
+             SELECT m.id, 'thumbs_down' FROM messages AS m CROSS JOIN generate_series(1, 49)
+              WHERE m.position % 10 = 0;
+         ANALYZE feedback;
+         SET cursor_tuple_fraction = 1;",
+    )
+    .await
+    .unwrap();
+
+    let plan = plan(&mut connection, EXPORT_RATED_SQL).await;
+
+    assert!(plan.contains("using feedback_place_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+    assert!(!reads_messages(&plan), "{plan}");
 }

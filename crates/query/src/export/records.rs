@@ -36,17 +36,17 @@ impl Redaction<'_> {
 
 /// A message in the OpenAI chat shape.
 #[derive(Debug, Serialize)]
-pub(super) struct ChatMessage {
+pub(super) struct ChatMessage<'t> {
     role: MessageRole,
-    content: String,
+    content: Cow<'t, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<Vec<ToolCall>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tool_call_id: Option<String>,
+    tool_call_id: Option<&'t str>,
 }
 
-impl ChatMessage {
-    fn assistant(content: String, tool_calls: Option<Vec<ToolCall>>) -> Self {
+impl<'t> ChatMessage<'t> {
+    fn assistant(content: Cow<'t, str>, tool_calls: Option<Vec<ToolCall>>) -> Self {
         Self {
             role: MessageRole::Assistant,
             content,
@@ -135,17 +135,17 @@ impl ContextEntry {
 }
 
 /// A message in the OpenAI shape, redacted, or why it cannot be written.
-pub(super) type Converted = Result<ChatMessage, SkipReason>;
+pub(super) type Converted<'m> = Result<ChatMessage<'m>, SkipReason>;
 
 /// Converts and redacts `message` once: a candidate's own answer and, for the answers after
 /// it, its place in their context.
-pub(super) fn convert(message: &ExportMessage, redaction: Redaction<'_>) -> Converted {
+pub(super) fn convert<'m>(message: &'m ExportMessage, redaction: Redaction<'_>) -> Converted<'m> {
     let tool_calls = tool_calls_in_openai_shape(message.tool_calls.as_ref(), redaction)?;
     Ok(ChatMessage {
         role: message.role,
-        content: redaction.apply(&message.content).into_owned(),
+        content: redaction.apply(&message.content),
         tool_calls,
-        tool_call_id: message.tool_call_id.clone(),
+        tool_call_id: message.tool_call_id.as_deref(),
     })
 }
 
@@ -154,7 +154,7 @@ pub(super) fn convert(message: &ExportMessage, redaction: Redaction<'_>) -> Conv
 pub(super) struct CandidateView<'p> {
     pub(super) candidate: &'p ExportMessage,
     /// The candidate's own answer, converted.
-    pub(super) answer: &'p Converted,
+    pub(super) answer: &'p Converted<'p>,
     pub(super) prompt: Option<PromptLabel<'p>>,
     /// Every earlier message of the candidate's conversation, in position order.
     pub(super) earlier: &'p [ContextEntry],
@@ -168,7 +168,7 @@ impl<'p> CandidateView<'p> {
     pub(super) fn new(
         candidate: &'p ExportMessage,
         prompt: Option<PromptLabel<'p>>,
-        answer: &'p Converted,
+        answer: &'p Converted<'p>,
         earlier: &'p [ContextEntry],
         page: &'p Page,
     ) -> Self {
@@ -194,7 +194,7 @@ impl<'p> CandidateView<'p> {
     }
 
     /// The candidate's own answer in the OpenAI shape, redacted.
-    fn original(&self) -> Result<&'p ChatMessage, SkipReason> {
+    fn original(&self) -> Result<&'p ChatMessage<'p>, SkipReason> {
         self.answer.as_ref().map_err(|reason| *reason)
     }
 
@@ -234,7 +234,7 @@ struct RatingCounts {
 #[derive(Debug)]
 struct SftRecord<'a> {
     context: Vec<&'a RawValue>,
-    answer: ChatMessage,
+    answer: ChatMessage<'a>,
 }
 
 impl Serialize for SftRecord<'_> {
@@ -252,7 +252,7 @@ impl Serialize for SftRecord<'_> {
 /// The context followed by one more message, as one JSON array, without copying the context.
 struct ContextThenAnswer<'a> {
     context: &'a [&'a RawValue],
-    answer: &'a ChatMessage,
+    answer: &'a ChatMessage<'a>,
 }
 
 impl Serialize for ContextThenAnswer<'_> {
@@ -274,21 +274,21 @@ struct DpoInput<'a> {
 #[derive(Debug, Serialize)]
 struct DpoRecord<'a> {
     input: DpoInput<'a>,
-    preferred_output: [ChatMessage; 1],
-    non_preferred_output: [&'a ChatMessage; 1],
+    preferred_output: [ChatMessage<'a>; 1],
+    non_preferred_output: [&'a ChatMessage<'a>; 1],
 }
 
 #[derive(Debug, Serialize)]
 struct TrlRecord<'a> {
     prompt: Vec<&'a RawValue>,
-    chosen: [ChatMessage; 1],
-    rejected: [&'a ChatMessage; 1],
+    chosen: [ChatMessage<'a>; 1],
+    rejected: [&'a ChatMessage<'a>; 1],
 }
 
 #[derive(Debug, Serialize)]
 struct KtoRecord<'a> {
     prompt: Vec<&'a RawValue>,
-    completion: [&'a ChatMessage; 1],
+    completion: [&'a ChatMessage<'a>; 1],
     label: bool,
 }
 
@@ -382,10 +382,7 @@ fn build<'p>(
             let correction = view
                 .newest_correction()
                 .ok_or(SkipReason::MissingCorrection)?;
-            Some(ChatMessage::assistant(
-                redaction.apply(correction).into_owned(),
-                None,
-            ))
+            Some(ChatMessage::assistant(redaction.apply(correction), None))
         }
         ExportFormat::Kto | ExportFormat::Jsonl => None,
     };
@@ -433,7 +430,7 @@ fn build<'p>(
 fn ledger_record<'p>(
     view: &CandidateView<'p>,
     context: Vec<&'p RawValue>,
-    original: &'p ChatMessage,
+    original: &'p ChatMessage<'p>,
     redaction: Redaction<'_>,
 ) -> LedgerRecord<'p> {
     let non_blank = |text: &&'p str| !text.trim().is_empty();
