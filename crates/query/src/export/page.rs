@@ -94,27 +94,16 @@ where
     type Row = MessageRow;
 
     fn build(row: MessageRow) -> diesel::deserialize::Result<Self> {
-        let (
-            id,
-            conversation_id,
-            position,
-            role,
-            content,
-            model_name,
-            tool_calls,
-            tool_call_id,
-            prompt_version_id,
-        ) = row;
         Ok(Self {
-            id,
-            conversation_id,
-            position,
-            role,
-            content,
-            model_name,
-            tool_calls,
-            tool_call_id,
-            prompt_version_id,
+            id: row.0,
+            conversation_id: row.1,
+            position: row.2,
+            role: row.3,
+            content: row.4,
+            model_name: row.5,
+            tool_calls: row.6,
+            tool_call_id: row.7,
+            prompt_version_id: row.8,
             is_candidate: false,
         })
     }
