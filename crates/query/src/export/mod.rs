@@ -199,9 +199,9 @@ async fn write_records<W: Write + Send>(
             }
 
             let converted = records::convert(message, redaction);
-            if message.is_candidate {
+            if message.is_candidate() {
                 let prompt = cursor.prompts().of(message);
-                let view = CandidateView::new(message, prompt, &converted, &earlier, &page);
+                let view = CandidateView::new(message, prompt, &converted, &earlier);
                 line.clear();
                 match records::encode(format, &view, redaction, &mut line)? {
                     Outcome::Encoded => {

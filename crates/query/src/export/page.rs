@@ -56,8 +56,9 @@ const BATCH_MESSAGES: usize = 8_192;
 /// client took in the rows of the batch that had just arrived; two keep it reading.
 const BATCHES_AHEAD: usize = 2;
 
-/// A message the export reads: the context of later candidates, and a candidate itself when
-/// `is_candidate` says so.
+/// A message the export reads: the context of later candidates, and a candidate itself when it
+/// is an assistant answer with a rating the format wants, in which case the batch that read it
+/// has given it all its feedback (and, when the format wants them, its retrieved chunks).
 #[derive(Debug)]
 pub(super) struct ExportMessage {
     pub(super) id: Uuid,
@@ -69,9 +70,17 @@ pub(super) struct ExportMessage {
     pub(super) tool_calls: Option<serde_json::Value>,
     pub(super) tool_call_id: Option<String>,
     prompt_version_id: Option<Uuid>,
-    /// An assistant answer with feedback of a rating the format wants; marked by the batch,
-    /// which knows the ratings.
-    pub(super) is_candidate: bool,
+    /// From oldest to newest; empty unless the message is a candidate.
+    pub(super) feedback: Vec<Feedback>,
+    /// By rank; empty unless the message is a candidate and the format wants them.
+    pub(super) retrievals: Vec<(Retrieval, Chunk)>,
+}
+
+impl ExportMessage {
+    /// Whether the message's record is to be written: only candidates get feedback.
+    pub(super) fn is_candidate(&self) -> bool {
+        !self.feedback.is_empty()
+    }
 }
 
 /// The columns of a message that [`load_batch`] selects, in its order.
@@ -104,7 +113,8 @@ where
             tool_calls: row.6,
             tool_call_id: row.7,
             prompt_version_id: row.8,
-            is_candidate: false,
+            feedback: Vec::new(),
+            retrievals: Vec::new(),
         })
     }
 }
@@ -191,23 +201,15 @@ pub(super) struct Chunk {
     pub(super) chunk_text: String,
 }
 
-/// Per rated message, its feedback from oldest to newest.
-type FeedbackByMessage = HashMap<Uuid, Vec<Feedback>>;
-
 /// Per rated message, its retrieved chunks by rank.
 type RetrievalsByMessage = HashMap<Uuid, Vec<(Retrieval, Chunk)>>;
 
-/// A run of messages that ends with the page's last candidate (or with the last message), and
-/// what its candidates' records need.
+/// A run of messages that ends with the page's last candidate (or with the last message).
 #[derive(Debug, Default)]
 pub(super) struct Page {
     /// In (conversation, position) order; a page may begin inside a conversation that the
     /// previous page began.
     pub(super) messages: Vec<ExportMessage>,
-    /// Per candidate, its feedback from oldest to newest.
-    pub(super) feedback: FeedbackByMessage,
-    /// Per candidate, its retrieved chunks by rank; empty unless the format wants them.
-    pub(super) retrievals: RetrievalsByMessage,
 }
 
 impl Page {
@@ -215,7 +217,7 @@ impl Page {
     pub(super) fn candidates(&self) -> usize {
         self.messages
             .iter()
-            .filter(|message| message.is_candidate)
+            .filter(|message| message.is_candidate())
             .count()
     }
 }
@@ -291,15 +293,20 @@ struct Batch {
     highest_position: i32,
     /// The messages the batch will hand out.
     messages: usize,
-    /// The feedback of the messages that have a rating the format wants.
-    feedback: FeedbackByMessage,
 }
 
-/// A conversation of a batch: its id and the positions of its rated messages, in order.
+/// A conversation of a batch: its id and its rated messages, in order.
 #[derive(Debug)]
 struct WantedConversation {
     id: Uuid,
-    rated_positions: Vec<i32>,
+    rated: Vec<RatedMessage>,
+}
+
+/// A message with at least one rating the format wants, and all its feedback, oldest first.
+#[derive(Debug)]
+struct RatedMessage {
+    position: i32,
+    feedback: Vec<Feedback>,
 }
 
 impl Batch {
@@ -312,7 +319,7 @@ impl Batch {
         listed: impl IntoIterator<Item = ListedFeedback>,
         wanted: &[FeedbackRating],
     ) {
-        let mut rated_positions = Vec::new();
+        let mut rated = Vec::new();
         let mut listed = listed.into_iter().peekable();
         while let Some(first) = listed.next() {
             let position = first.position;
@@ -325,19 +332,17 @@ impl Batch {
                 .iter()
                 .any(|row| wanted.contains(&row.rating))
             {
-                rated_positions.push(position);
-                self.feedback
-                    .insert(message_feedback[0].message_id, message_feedback);
+                rated.push(RatedMessage {
+                    position,
+                    feedback: message_feedback,
+                });
             }
         }
 
-        let Some(&last) = rated_positions.last() else {
+        let Some(last) = rated.last().map(|message| message.position) else {
             return;
         };
-        self.conversations.push(WantedConversation {
-            id,
-            rated_positions,
-        });
+        self.conversations.push(WantedConversation { id, rated });
         self.highest_position = self.highest_position.max(last);
         self.messages += usize::try_from(last).unwrap_or(0);
     }
@@ -349,12 +354,23 @@ impl Batch {
             .collect()
     }
 
+    /// The ids of the batch's rated messages, whatever their role.
+    fn rated_message_ids(&self) -> Vec<Uuid> {
+        self.conversations
+            .iter()
+            .flat_map(|conversation| &conversation.rated)
+            .filter_map(|message| message.feedback.first())
+            .map(|row| row.message_id)
+            .collect()
+    }
+
     /// The batch's messages in (conversation, position) order, each conversation up to its
-    /// last rated message, with the candidates (the rated assistant answers) marked.
+    /// last rated message, with the candidates (the rated assistant answers) given their
+    /// feedback.
     ///
     /// The rows are ordered by a small key and then walked beside the batch's conversations,
     /// which come in the same order, so no row is moved more than once or hashed at all.
-    fn arrange(&self, rows: Vec<ExportMessage>) -> Vec<ExportMessage> {
+    fn arrange(mut self, rows: Vec<ExportMessage>) -> Vec<ExportMessage> {
         let mut order: Vec<(Uuid, i32, usize)> = rows
             .iter()
             .enumerate()
@@ -364,8 +380,8 @@ impl Batch {
         let mut rows: Vec<Option<ExportMessage>> = rows.into_iter().map(Some).collect();
 
         let mut arranged = Vec::with_capacity(order.len());
-        let mut wanted = self.conversations.iter().peekable();
-        let mut rated: &[i32] = &[];
+        let mut wanted = self.conversations.iter_mut().peekable();
+        let mut rated = [].iter_mut();
         let mut current: Option<Uuid> = None;
         for (conversation_id, position, index) in order {
             if current != Some(conversation_id) {
@@ -375,18 +391,23 @@ impl Batch {
                     continue;
                 };
                 current = Some(conversation_id);
-                rated = &conversation.rated_positions;
+                rated = conversation.rated.iter_mut();
             }
-            let Some((&next_rated, later)) = rated.split_first() else {
+            let Some(next_rated) = rated.as_slice().first().map(|message| message.position) else {
                 // Past the conversation's last rated message.
                 continue;
             };
-            let is_rated = position == next_rated;
-            if is_rated {
-                rated = later;
-            }
+            let feedback = if position == next_rated {
+                rated
+                    .next()
+                    .map(|message| std::mem::take(&mut message.feedback))
+            } else {
+                None
+            };
             if let Some(mut message) = rows.get_mut(index).and_then(Option::take) {
-                message.is_candidate = is_rated && message.role == MessageRole::Assistant;
+                if message.role == MessageRole::Assistant {
+                    message.feedback = feedback.unwrap_or_default();
+                }
                 arranged.push(message);
             }
         }
@@ -418,22 +439,10 @@ fn load_batch(connection: &AsyncPgConnection, batch: Batch) -> Pending<'_, Vec<E
     })
 }
 
-/// A batch's messages in order, and what its candidates' records need besides.
-#[derive(Debug, Default)]
-struct ArrivedBatch {
-    /// The messages not yet handed out.
-    messages: std::vec::IntoIter<ExportMessage>,
-    /// The feedback of the rated messages not yet handed out; what is left when the batch is
-    /// replaced belonged to rated messages that were no candidates.
-    feedback: FeedbackByMessage,
-    retrievals: RetrievalsByMessage,
-}
-
 /// A batch whose queries are on the wire.
 struct BatchOnItsWay<'c> {
     messages: SentAhead<'c, Vec<ExportMessage>>,
     retrievals: Option<SentAhead<'c, RetrievalsByMessage>>,
-    feedback: FeedbackByMessage,
 }
 
 impl BatchOnItsWay<'_> {
@@ -444,33 +453,27 @@ impl BatchOnItsWay<'_> {
         }
     }
 
-    /// Waits for the answers, in the order the queries were sent.
-    async fn arrived(self) -> QueryResult<ArrivedBatch> {
-        let messages = self.messages.result().await?;
-        let retrievals = match self.retrievals {
-            Some(retrievals) => retrievals.result().await?,
-            None => HashMap::new(),
-        };
-        Ok(ArrivedBatch {
-            messages: messages.into_iter(),
-            feedback: self.feedback,
-            retrievals,
-        })
+    /// Waits for the answers, in the order the queries were sent, and gives each candidate its
+    /// chunks.
+    async fn arrived(self) -> QueryResult<Vec<ExportMessage>> {
+        let mut messages = self.messages.result().await?;
+        if let Some(retrievals) = self.retrievals {
+            let mut retrievals = retrievals.result().await?;
+            for message in messages.iter_mut().filter(|message| message.is_candidate()) {
+                message.retrievals = retrievals.remove(&message.id).unwrap_or_default();
+            }
+        }
+        Ok(messages)
     }
 }
 
 impl<'c> BatchOnItsWay<'c> {
     /// Sends the queries of `batch`: its messages and, when `format` wants them, the chunks
     /// retrieved for its rated messages.
-    async fn send(
-        connection: &'c AsyncPgConnection,
-        format: ExportFormat,
-        mut batch: Batch,
-    ) -> Self {
-        let feedback = std::mem::take(&mut batch.feedback);
+    async fn send(connection: &'c AsyncPgConnection, format: ExportFormat, batch: Batch) -> Self {
         let retrieval_ids = format
             .includes_retrievals()
-            .then(|| feedback.keys().copied().collect::<Vec<_>>());
+            .then(|| batch.rated_message_ids());
 
         let messages = SentAhead::send(load_batch(connection, batch)).await;
         let retrievals = match retrieval_ids {
@@ -480,7 +483,6 @@ impl<'c> BatchOnItsWay<'c> {
         Self {
             messages,
             retrievals,
-            feedback,
         }
     }
 }
@@ -515,9 +517,10 @@ pub(super) struct MessageCursor<'c> {
     /// Fetched from the cursor and not yet in a batch.
     listed: VecDeque<ListedFeedback>,
     listed_exhausted: bool,
-    arrived: ArrivedBatch,
+    /// The messages of the batch that arrived last, not yet handed out.
+    arrived: std::vec::IntoIter<ExportMessage>,
     /// Batches that arrived while the cursor waited for a fetch behind them.
-    waiting: VecDeque<ArrivedBatch>,
+    waiting: VecDeque<Vec<ExportMessage>>,
     ahead: VecDeque<Ahead<'c>>,
 }
 
@@ -554,7 +557,7 @@ impl<'c> MessageCursor<'c> {
             prompts,
             listed: VecDeque::new(),
             listed_exhausted: false,
-            arrived: ArrivedBatch::default(),
+            arrived: Vec::new().into_iter(),
             waiting: VecDeque::new(),
             ahead: VecDeque::new(),
         })
@@ -575,14 +578,8 @@ impl<'c> MessageCursor<'c> {
             let Some(message) = self.next_message().await? else {
                 break;
             };
-            if message.is_candidate {
+            if message.is_candidate() {
                 candidates += 1;
-                if let Some(rows) = self.arrived.feedback.remove(&message.id) {
-                    page.feedback.insert(message.id, rows);
-                }
-                if let Some(chunks) = self.arrived.retrievals.remove(&message.id) {
-                    page.retrievals.insert(message.id, chunks);
-                }
             }
             page.messages.push(message);
         }
@@ -591,20 +588,19 @@ impl<'c> MessageCursor<'c> {
 
     async fn next_message(&mut self) -> QueryResult<Option<ExportMessage>> {
         loop {
-            if let Some(message) = self.arrived.messages.next() {
+            if let Some(message) = self.arrived.next() {
                 return Ok(Some(message));
             }
             match self.next_batch().await? {
-                Some(batch) => self.arrived = batch,
+                Some(batch) => self.arrived = batch.into_iter(),
                 None => return Ok(None),
             }
         }
     }
 
     /// The next batch in the cursor's order, once the ones after it are on their way; `None`
-    /// once no batch is left. What is left of the batch it replaces is dropped: the feedback
-    /// of rated messages that were no candidates.
-    async fn next_batch(&mut self) -> QueryResult<Option<ArrivedBatch>> {
+    /// once no batch is left.
+    async fn next_batch(&mut self) -> QueryResult<Option<Vec<ExportMessage>>> {
         loop {
             if let Some(batch) = self.waiting.pop_front() {
                 self.send_ahead().await?;
@@ -808,7 +804,8 @@ mod tests {
             tool_calls: None,
             tool_call_id: None,
             prompt_version_id: None,
-            is_candidate: false,
+            feedback: Vec::new(),
+            retrievals: Vec::new(),
         }
     }
 
@@ -865,7 +862,10 @@ mod tests {
         let conversations: Vec<(Uuid, Vec<i32>)> = batch
             .conversations
             .iter()
-            .map(|conversation| (conversation.id, conversation.rated_positions.clone()))
+            .map(|conversation| {
+                let positions = conversation.rated.iter().map(|message| message.position);
+                (conversation.id, positions.collect())
+            })
             .collect();
         assert_eq!(conversations, [(mixed, vec![2])]);
         assert_eq!(batch.highest_position, 2);
@@ -875,11 +875,12 @@ mod tests {
             .feedback
             .message_id;
         let ratings: Vec<Vec<FeedbackRating>> = batch
-            .feedback
-            .values()
-            .map(|rows| rows.iter().map(|row| row.rating).collect())
+            .conversations
+            .iter()
+            .flat_map(|conversation| &conversation.rated)
+            .map(|message| message.feedback.iter().map(|row| row.rating).collect())
             .collect();
-        assert_eq!(batch.feedback.keys().collect::<Vec<_>>(), [&rated_message]);
+        assert_eq!(batch.rated_message_ids(), [rated_message]);
         assert_eq!(
             ratings,
             [vec![
@@ -913,15 +914,13 @@ mod tests {
         .map(|(conversation_id, position)| row(conversation_id, position))
         .collect();
 
+        let (highest_position, messages) = (batch.highest_position, batch.messages);
         let arranged: Vec<(Uuid, String, bool)> = batch
             .arrange(rows)
             .into_iter()
             .map(|message| {
-                (
-                    message.conversation_id,
-                    message.content,
-                    message.is_candidate,
-                )
+                let is_candidate = message.is_candidate();
+                (message.conversation_id, message.content, is_candidate)
             })
             .collect();
 
@@ -938,7 +937,7 @@ mod tests {
             (conversation_id, format!("message {position}"), is_candidate)
         });
         assert_eq!(arranged, expected);
-        assert_eq!(batch.highest_position, 4);
-        assert_eq!(batch.messages, 7);
+        assert_eq!(highest_position, 4);
+        assert_eq!(messages, 7);
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::page::{Chunk, ExportMessage, Feedback, Page, PromptLabel, Retrieval};
+use super::page::{Chunk, ExportMessage, Feedback, PromptLabel, Retrieval};
 use super::{ExportFormat, SkipReason};
 use crate::redact::Redactor;
 
@@ -163,25 +163,21 @@ pub(super) struct CandidateView<'p> {
 }
 
 impl<'p> CandidateView<'p> {
-    /// The view of `candidate`, one of `page`'s messages converted as `answer`, produced by
-    /// `prompt`, after the `earlier` messages.
+    /// The view of `candidate` converted as `answer`, produced by `prompt`, after the
+    /// `earlier` messages.
     pub(super) fn new(
         candidate: &'p ExportMessage,
         prompt: Option<PromptLabel<'p>>,
         answer: &'p Converted<'p>,
         earlier: &'p [ContextEntry],
-        page: &'p Page,
     ) -> Self {
         Self {
             candidate,
             answer,
             prompt,
             earlier,
-            feedback: page.feedback.get(&candidate.id).map_or(&[], Vec::as_slice),
-            retrievals: page
-                .retrievals
-                .get(&candidate.id)
-                .map_or(&[], Vec::as_slice),
+            feedback: &candidate.feedback,
+            retrievals: &candidate.retrievals,
         }
     }
 
