@@ -6,8 +6,9 @@ use chatledger_domain::messages::Message;
 use chatledger_domain::sql_text::SqlTextCache;
 use chatledger_schema::schema::messages;
 use chatledger_tests::TestDatabase;
+use diesel::QueryResult;
 use diesel::pg::Pg;
-use diesel::query_builder::{QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
@@ -80,4 +81,41 @@ async fn a_cached_text_query_reads_the_rows_the_plain_one_reads() {
 
     assert_eq!(plain.len(), 1);
     assert_eq!(cached, plain);
+}
+
+/// A query of a type with a static `QueryId` that refuses to be prepared once. diesel 2.4 gives
+/// each of its own such fragments a type without a static id, so this one is written here, as a
+/// third-party fragment would be.
+#[derive(Debug, QueryId)]
+struct NeverPreparedOnce;
+
+impl QueryFragment<Pg> for NeverPreparedOnce {
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        pass.unsafe_to_cache_prepared();
+        pass.push_sql("SELECT 1");
+        Ok(())
+    }
+}
+
+#[test]
+fn a_query_type_that_is_not_prepared_once_stays_so_after_its_first_call() {
+    for _call in 0..2 {
+        let cached = NeverPreparedOnce.with_cached_sql_text();
+
+        // Were it said to be safe, diesel-async would prepare it once and reuse the statement.
+        assert!(!cached.is_safe_to_cache_prepared(&Pg).unwrap());
+        assert_eq!(text(&cached), text(&NeverPreparedOnce));
+    }
+}
+
+#[test]
+fn a_query_with_a_kept_text_is_still_prepared_once() {
+    let conversation_id = Uuid::now_v7();
+
+    let first = history_page(conversation_id, 0).with_cached_sql_text();
+    let later = history_page(conversation_id, 50).with_cached_sql_text();
+
+    // diesel-async prepares a statement once per connection only when the query says so.
+    assert!(first.is_safe_to_cache_prepared(&Pg).unwrap());
+    assert!(later.is_safe_to_cache_prepared(&Pg).unwrap());
 }
