@@ -760,7 +760,7 @@ pub(super) async fn count_candidates(
 async fn load_retrievals(
     connection: &AsyncPgConnection,
     candidate_ids: Vec<Uuid>,
-) -> QueryResult<HashMap<Uuid, Vec<(Retrieval, Chunk)>>> {
+) -> QueryResult<RetrievalsByMessage> {
     let mut shared = connection;
     if candidate_ids.is_empty() {
         return Ok(HashMap::new());
@@ -773,7 +773,7 @@ async fn load_retrievals(
         .load(&mut shared)
         .await?;
 
-    let mut by_message: HashMap<Uuid, Vec<(Retrieval, Chunk)>> = HashMap::new();
+    let mut by_message = RetrievalsByMessage::new();
     for (retrieval, chunk) in rows {
         by_message
             .entry(retrieval.message_id)
